@@ -1,0 +1,1 @@
+"""taskapi: a spec-first, contract-driven multi-user Tasks API."""

@@ -1,0 +1,51 @@
+"""Who is calling: the bearer token → the user row, or 401."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from taskapi.auth.errors import NotAuthenticated
+from taskapi.core.db import SessionDep
+from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
+from taskapi.users.repository import UserRepository
+from taskapi.users.tables import UserRow
+
+# auto_error=False: a missing token must become our 401 problem, not FastAPI's plain 401.
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_token_service(request: Request) -> TokenService:
+    service: TokenService = request.app.state.token_service
+    return service
+
+
+def get_password_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.password_hasher
+    return hasher
+
+
+TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
+PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
+
+
+async def get_current_user(
+    token: Annotated[str | None, Depends(_bearer)],
+    tokens: TokenServiceDep,
+    session: SessionDep,
+) -> UserRow:
+    if not token:
+        raise NotAuthenticated("Send a bearer access token in the Authorization header.")
+    try:
+        user_id = tokens.user_id_from_access_token(token)
+    except InvalidTokenError as exc:
+        raise NotAuthenticated(str(exc)) from exc
+    user = await UserRepository(session).get_by_id(user_id)
+    if user is None:
+        raise NotAuthenticated("The user this token was issued to no longer exists.")
+    return user
+
+
+CurrentUser = Annotated[UserRow, Depends(get_current_user)]

@@ -1,0 +1,26 @@
+"""Authentication problems."""
+
+from __future__ import annotations
+
+from taskapi.core.errors import Conflict, Unauthorized
+
+
+class EmailAlreadyRegistered(Conflict):
+    slug = "email-already-registered"
+    title = "Email already registered"
+
+    def __init__(self) -> None:
+        super().__init__("A user with this email address already exists.")
+
+
+class InvalidCredentials(Unauthorized):
+    slug = "invalid-credentials"
+    title = "Invalid credentials"
+
+    def __init__(self) -> None:
+        super().__init__("The email address or password is incorrect.")
+
+
+class NotAuthenticated(Unauthorized):
+    slug = "unauthorized"
+    title = "Unauthorized"

@@ -1,0 +1,47 @@
+"""HTTP for registration and tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response, status
+
+from taskapi.auth import service
+from taskapi.auth.dependencies import PasswordHasherDep, TokenServiceDep
+from taskapi.contract.models import Token, TokenRequest, TokenType, UserRequest, UserResponse
+from taskapi.core.db import SessionDep
+from taskapi.users.service import to_contract
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    operation_id="registerUser",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserResponse,
+)
+async def register_user(
+    data: UserRequest, session: SessionDep, hasher: PasswordHasherDep, response: Response
+) -> UserResponse:
+    user = await service.register_user(session=session, hasher=hasher, data=data)
+    response.headers["Location"] = "/api/v1/users/me"
+    return to_contract(user)
+
+
+@router.post("/token", operation_id="issueToken", response_model=Token)
+async def issue_token(
+    form: Annotated[TokenRequest, Form()],
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+    tokens: TokenServiceDep,
+    response: Response,
+) -> Token:
+    user = await service.authenticate(
+        session=session, hasher=hasher, email=form.username, password=form.password
+    )
+    issued = tokens.issue_access_token(user_id=user.id)
+    response.headers["Cache-Control"] = "no-store"
+    return Token(
+        access_token=issued.token, token_type=TokenType.bearer, expires_in=issued.expires_in
+    )

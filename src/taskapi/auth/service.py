@@ -1,0 +1,43 @@
+"""Registration and password authentication."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskapi.auth.errors import EmailAlreadyRegistered, InvalidCredentials
+from taskapi.contract.models import UserRequest
+from taskapi.core.security import PasswordHasher
+from taskapi.users.repository import EmailTakenError, UserRepository
+from taskapi.users.tables import UserRow
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def register_user(
+    *, session: AsyncSession, hasher: PasswordHasher, data: UserRequest
+) -> UserRow:
+    users = UserRepository(session)
+    email = normalise_email(data.email)
+    if await users.get_by_email(email) is not None:
+        raise EmailAlreadyRegistered
+    password_hash = await hasher.hash(data.password)
+    full_name = data.full_name if isinstance(data.full_name, str) else None
+    try:
+        return await users.add(
+            UserRow(email=email, full_name=full_name, password_hash=password_hash)
+        )
+    except EmailTakenError as exc:  # lost a race with a concurrent registration
+        raise EmailAlreadyRegistered from exc
+
+
+async def authenticate(
+    *, session: AsyncSession, hasher: PasswordHasher, email: str, password: str
+) -> UserRow:
+    user = await UserRepository(session).get_by_email(normalise_email(email))
+    # Verify even when the user is unknown, so response time does not reveal which emails exist.
+    ok = await hasher.verify(password, user.password_hash if user else None)
+    if user is None or not ok:
+        raise InvalidCredentials
+    return user

@@ -1,0 +1,1 @@
+"""Pydantic models generated from the OpenAPI contract (see models.py)."""

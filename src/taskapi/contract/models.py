@@ -1,0 +1,335 @@
+# GENERATED from openapi/openapi.yaml by datamodel-code-generator. Do not edit.
+# Regenerate with `make generate`; CI fails when this file is stale (`datamodel-codegen --check`).
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+
+
+class UserRequest(BaseModel):
+    """
+    A registered user. `password` is only ever sent (write-only); `id` and `created_at`
+    are only ever received (read-only).
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: Annotated[
+        str,
+        Field(
+            description="An email address; compared case-insensitively.",
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$",
+        ),
+    ]
+    full_name: Annotated[
+        str | None | MISSING,
+        Field(
+            description="How the user likes to be addressed.",
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00]*$",
+        ),
+    ] = MISSING
+    password: Annotated[
+        str, Field(description="Between 8 and 128 characters.", max_length=128, min_length=8)
+    ]
+
+
+class UserResponse(BaseModel):
+    """
+    A registered user. `password` is only ever sent (write-only); `id` and `created_at`
+    are only ever received (read-only).
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID
+    email: Annotated[
+        str,
+        Field(
+            description="An email address; compared case-insensitively.",
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$",
+        ),
+    ]
+    full_name: Annotated[
+        str | None | MISSING,
+        Field(
+            description="How the user likes to be addressed.",
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00]*$",
+        ),
+    ] = MISSING
+    created_at: AwareDatetime
+
+
+class User(BaseModel):
+    """
+    A registered user. `password` is only ever sent (write-only); `id` and `created_at`
+    are only ever received (read-only).
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID
+    email: Annotated[
+        str,
+        Field(
+            description="An email address; compared case-insensitively.",
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$",
+        ),
+    ]
+    full_name: Annotated[
+        str | None | MISSING,
+        Field(
+            description="How the user likes to be addressed.",
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00]*$",
+        ),
+    ] = MISSING
+    password: Annotated[
+        str, Field(description="Between 8 and 128 characters.", max_length=128, min_length=8)
+    ]
+    created_at: AwareDatetime
+
+
+class GrantType(StrEnum):
+    password = "password"
+
+
+class TokenRequest(BaseModel):
+    """
+    OAuth2 password grant form (RFC 6749 §4.3.2).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    grant_type: GrantType | MISSING = MISSING
+    username: Annotated[str, Field(description="The email address.", max_length=254, min_length=1)]
+    password: Annotated[str, Field(max_length=128, min_length=1)]
+    scope: Annotated[
+        str | MISSING,
+        Field(description="Accepted for compatibility; no scopes are defined.", max_length=1000),
+    ] = MISSING
+    client_id: Annotated[
+        str | MISSING, Field(description="Accepted for compatibility; ignored.", max_length=200)
+    ] = MISSING
+    client_secret: Annotated[
+        str | MISSING, Field(description="Accepted for compatibility; ignored.", max_length=200)
+    ] = MISSING
+
+
+class TokenType(StrEnum):
+    bearer = "bearer"
+
+
+class Token(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    access_token: Annotated[
+        str, Field(description="A signed JWT; send it as `Authorization: Bearer <token>`.")
+    ]
+    token_type: TokenType
+    expires_in: Annotated[int, Field(description="Seconds until the token expires.", ge=1)]
+
+
+class TaskStatus(StrEnum):
+    todo = "todo"
+    in_progress = "in_progress"
+    done = "done"
+
+
+class TaskPriority(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class TaskSort(StrEnum):
+    created_at = "created_at"
+    field_created_at = "-created_at"
+    due_at = "due_at"
+    field_due_at = "-due_at"
+    priority = "priority"
+    field_priority = "-priority"
+    title = "title"
+    field_title = "-title"
+
+
+class Tag(RootModel[str]):
+    root: Annotated[str, Field(max_length=50, min_length=1, pattern="^[^\\x00]*$")]
+
+
+class TaskCreate(BaseModel):
+    """
+    A new task. Only `title` is required.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    title: Annotated[
+        str,
+        Field(
+            description="At least one non-blank character.",
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00]*[^\\s\\x00][^\\x00]*$",
+        ),
+    ]
+    description: Annotated[str | None | MISSING, Field(max_length=10000, pattern="^[^\\x00]*$")] = (
+        MISSING
+    )
+    status: TaskStatus | MISSING = MISSING
+    priority: TaskPriority | MISSING = MISSING
+    due_at: Annotated[
+        AwareDatetime | None | MISSING,
+        Field(description="When the task is due; always returned in UTC."),
+    ] = MISSING
+    tags: Annotated[list[Tag] | MISSING, Field(max_length=20)] = MISSING
+
+
+class TaskUpdate(BaseModel):
+    """
+    A partial update. Absent fields stay as they are; `null` clears a nullable field.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    title: Annotated[
+        str | MISSING,
+        Field(
+            description="At least one non-blank character.",
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00]*[^\\s\\x00][^\\x00]*$",
+        ),
+    ] = MISSING
+    description: Annotated[str | None | MISSING, Field(max_length=10000, pattern="^[^\\x00]*$")] = (
+        MISSING
+    )
+    status: TaskStatus | MISSING = MISSING
+    priority: TaskPriority | MISSING = MISSING
+    due_at: Annotated[
+        AwareDatetime | None | MISSING,
+        Field(description="When the task is due; always returned in UTC."),
+    ] = MISSING
+    tags: Annotated[list[Tag] | MISSING, Field(max_length=20)] = MISSING
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID
+    title: Annotated[
+        str,
+        Field(
+            description="At least one non-blank character.",
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00]*[^\\s\\x00][^\\x00]*$",
+        ),
+    ]
+    description: Annotated[str | None, Field(max_length=10000, pattern="^[^\\x00]*$")]
+    status: TaskStatus
+    priority: TaskPriority
+    due_at: Annotated[
+        AwareDatetime | None, Field(description="When the task is due; always returned in UTC.")
+    ]
+    tags: Annotated[list[Tag], Field(max_length=20)]
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class TaskPage(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    items: list[Task]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; `null` on the last page."),
+    ]
+
+
+class Status(StrEnum):
+    ok = "ok"
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    status: Status
+
+
+class ValidationIssue(BaseModel):
+    loc: Annotated[
+        list[str | int], Field(description='Where the problem is, for example `["body", "title"]`.')
+    ]
+    message: str
+    type: Annotated[str, Field(description="A machine-readable error code.")]
+
+
+class Problem(BaseModel):
+    """
+    An RFC 9457 problem details document.
+    """
+
+    type: Annotated[
+        str,
+        Field(description="Identifies the kind of problem; `about:blank` for plain HTTP errors."),
+    ]
+    title: str
+    status: Annotated[int, Field(ge=100, le=599)]
+    detail: Annotated[str, Field(description="What went wrong in this occurrence, for a human.")]
+    instance: str | MISSING = MISSING
+    request_id: Annotated[
+        str, Field(description="Also sent as `X-Request-ID`; quote it when reporting a problem.")
+    ]
+    errors: Annotated[
+        list[ValidationIssue] | MISSING,
+        Field(description="Present on 422; one entry per invalid input."),
+    ] = MISSING
+
+
+class ApiV1TasksGetParametersQuery(BaseModel):
+    status: TaskStatus | MISSING = MISSING
+    priority: TaskPriority | MISSING = MISSING
+    tag: Annotated[str | MISSING, Field(max_length=50, min_length=1, pattern="^[^\\x00]*$")] = (
+        MISSING
+    )
+    q: Annotated[str | MISSING, Field(max_length=200, min_length=1, pattern="^[^\\x00]*$")] = (
+        MISSING
+    )
+    due_before: AwareDatetime | MISSING = MISSING
+    due_after: AwareDatetime | MISSING = MISSING
+    sort: TaskSort | None = "-created_at"
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[
+        str | MISSING, Field(max_length=2048, min_length=1, pattern="^[A-Za-z0-9_-]+$")
+    ] = MISSING

@@ -1,0 +1,77 @@
+"""Settings from the environment (TASKAPI_*) and .env, validated once at start-up."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The value shipped in examples; accepted only in development.
+EXAMPLE_JWT_SECRET = "dev-only-insecure-secret-change-me-0000000000"  # noqa: S105
+MIN_SECRET_BYTES = 32
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TASKAPI_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/taskapi.db",
+        validation_alias=AliasChoices("TASKAPI_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_echo: bool = False
+
+    jwt_secret: SecretStr = SecretStr(EXAMPLE_JWT_SECRET)
+    jwt_issuer: str = "taskapi"
+    jwt_audience: str = "taskapi"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+
+    # Argon2id cost; the defaults are pwdlib's recommended ones. Lower them only in tests.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65_536, ge=1024)
+    # How many password hashes may run at once, so a login flood cannot starve the workers.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    cors_origins: list[str] = []
+    contract_path: Path = _REPO_ROOT / "openapi" / "openapi.yaml"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_async_driver(cls, url: str) -> str:
+        """Accept the usual sync URLs and pin the async drivers this app runs on."""
+        for prefix, async_prefix in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if url.startswith(prefix):
+                return async_prefix + url.removeprefix(prefix)
+        return url
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_outside_development(self) -> Settings:
+        if self.env == "development":
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret == EXAMPLE_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+            msg = (
+                f"TASKAPI_JWT_SECRET must be set to a random value of at least "
+                f"{MIN_SECRET_BYTES} bytes when TASKAPI_ENV={self.env}"
+                " (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+            raise ValueError(msg)
+        return self
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,108 @@
+"""create_app(): the app factory. Serves the hand-written contract as its OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from taskapi.auth.router import router as auth_router
+from taskapi.core.config import Settings
+from taskapi.core.db import create_engine, create_sessionmaker
+from taskapi.core.errors import contract_path_methods, install_problem_handlers
+from taskapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from taskapi.core.security import PasswordHasher, TokenService
+from taskapi.health.router import router as health_router
+from taskapi.tasks.pagination import CursorCodec
+from taskapi.tasks.router import router as tasks_router
+from taskapi.users.router import router as users_router
+
+logger = logging.getLogger("taskapi")
+
+
+def load_contract(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            contract: dict[str, Any] = yaml.safe_load(handle)
+    except FileNotFoundError as exc:
+        msg = f"the OpenAPI contract was not found at {path}; set TASKAPI_CONTRACT_PATH"
+        raise RuntimeError(msg) from exc
+    return contract
+
+
+def _configure_logging(level: str) -> None:
+    """Give the app's own loggers a handler once; the server (uvicorn) configures its own."""
+    app_logger = logging.getLogger("taskapi")
+    app_logger.setLevel(level.upper())
+    if not app_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        app_logger.addHandler(handler)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    _configure_logging(settings.log_level)
+    if settings.env == "development" and settings.jwt_secret.get_secret_value().startswith("dev-"):
+        logger.warning(
+            "using the development JWT secret; set TASKAPI_JWT_SECRET outside development"
+        )
+    contract = load_contract(settings.contract_path)
+    info = contract["info"]
+
+    app = FastAPI(
+        title=info["title"],
+        version=info["version"],
+        summary=info.get("summary"),
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url="/redoc",
+        lifespan=_lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    # The contract is the product: serve it as written, never FastAPI's derived schema.
+    app.openapi = partial(lambda document: document, contract)  # type: ignore[method-assign]
+
+    engine = create_engine(settings)
+    app.state.settings = settings
+    app.state.path_methods = contract_path_methods(contract)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.password_hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost_kib=settings.argon2_memory_cost_kib,
+        concurrency=settings.password_hash_concurrency,
+    )
+    app.state.token_service = TokenService(settings)
+    app.state.cursor_codec = CursorCodec(settings.jwt_secret.get_secret_value().encode())
+
+    install_problem_handlers(app)
+    for router in (auth_router, users_router, tasks_router, health_router):
+        app.include_router(router)
+
+    # Added innermost first: the request context wraps everything, so even a 413 from the
+    # body limit or a CORS rejection carries a request id and the security headers.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app

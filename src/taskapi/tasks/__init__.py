@@ -1,0 +1,1 @@
+"""Tasks: the per-user task collection."""

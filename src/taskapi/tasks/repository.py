@@ -1,0 +1,191 @@
+"""All SQL about tasks. Every statement is scoped to one owner through `_readable`/`_owned`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskapi.tasks.pagination import PRIORITY_RANK, Position, SortSpec
+from taskapi.tasks.tables import TaskRow
+
+T = TaskRow.__table__.c  # type: ignore[attr-defined]
+
+# The columns a read needs: the contract's fields plus the version for the ETag.
+TASK_COLUMNS = (
+    T.id,
+    T.title,
+    T.description,
+    T.status,
+    T.priority,
+    T.due_at,
+    T.tags,
+    T.created_at,
+    T.updated_at,
+    T.version,
+)
+_PRIORITY_RANK = case(
+    *((T.priority == str(p.value), rank) for p, rank in PRIORITY_RANK.items()), else_=-1
+)
+_DUE_AT_MISSING = case((T.due_at.is_(None), 1), else_=0)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    status: str | None = None
+    priority: str | None = None
+    tag: str | None = None
+    text: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+
+
+class TaskRepository:
+    """Task persistence for one owner; there is no way to reach another owner's rows."""
+
+    def __init__(self, session: AsyncSession, *, owner_id: uuid.UUID) -> None:
+        self._session = session
+        self._owner_id = owner_id
+
+    def _readable(self, *columns: Any) -> Select[Any]:
+        return select(*columns).where(T.owner_id == self._owner_id)
+
+    def _owned(self, task_id: uuid.UUID) -> ColumnElement[bool]:
+        return and_(T.id == task_id, T.owner_id == self._owner_id)
+
+    async def get(self, task_id: uuid.UUID) -> RowMapping | None:
+        result = await self._session.execute(self._readable(*TASK_COLUMNS).where(T.id == task_id))
+        row: RowMapping | None = result.mappings().one_or_none()
+        return row
+
+    async def exists(self, task_id: uuid.UUID) -> bool:
+        result = await self._session.execute(self._readable(T.id).where(T.id == task_id))
+        return result.first() is not None
+
+    async def insert(self, values: dict[str, Any]) -> RowMapping:
+        stmt = insert(TaskRow).values(owner_id=self._owner_id, **values).returning(*TASK_COLUMNS)
+        result = await self._session.execute(stmt)
+        return result.mappings().one()
+
+    async def update(
+        self, task_id: uuid.UUID, *, values: dict[str, Any], expected_version: int | None
+    ) -> RowMapping | None:
+        """Apply `values` and bump the version in one statement; None when nothing matched.
+
+        With `expected_version`, the row must still be at that version (If-Match); the check
+        and the write are one atomic UPDATE, so two racing writers cannot both win.
+        """
+        condition = self._owned(task_id)
+        if expected_version is not None:
+            condition = and_(condition, T.version == expected_version)
+        stmt = (
+            update(TaskRow)
+            .where(condition)
+            .values(**values, version=T.version + 1)
+            .returning(*TASK_COLUMNS)
+        )
+        result = await self._session.execute(stmt)
+        return result.mappings().one_or_none()
+
+    async def delete(self, task_id: uuid.UUID, *, expected_version: int | None) -> bool:
+        condition = self._owned(task_id)
+        if expected_version is not None:
+            condition = and_(condition, T.version == expected_version)
+        result = await self._session.execute(delete(TaskRow).where(condition).returning(T.id))
+        return result.first() is not None
+
+    async def list_page(
+        self, *, filters: TaskFilters, sort: SortSpec, after: Position | None, limit: int
+    ) -> Sequence[RowMapping]:
+        stmt = self._readable(*TASK_COLUMNS).where(*self._filter_clauses(filters))
+        keys = self._sort_keys(sort, after)
+        if after is not None:
+            stmt = stmt.where(_after(keys))
+        stmt = stmt.order_by(*(expr.desc() if desc else expr.asc() for expr, desc, _ in keys))
+        result = await self._session.execute(stmt.limit(limit))
+        rows: Sequence[RowMapping] = result.mappings().all()
+        return rows
+
+    def _filter_clauses(self, filters: TaskFilters) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        if filters.status is not None:
+            clauses.append(T.status == filters.status)
+        if filters.priority is not None:
+            clauses.append(T.priority == filters.priority)
+        if filters.due_before is not None:
+            clauses.append(T.due_at < filters.due_before)
+        if filters.due_after is not None:
+            clauses.append(T.due_at > filters.due_after)
+        if filters.text is not None:
+            pattern = "%" + _escape_like(filters.text.lower()) + "%"
+            clauses.append(
+                or_(
+                    func.lower(T.title).like(pattern, escape="\\"),
+                    func.lower(func.coalesce(T.description, "")).like(pattern, escape="\\"),
+                )
+            )
+        if filters.tag is not None:
+            clauses.append(self._has_tag(filters.tag))
+        return clauses
+
+    def _has_tag(self, tag: str) -> ColumnElement[bool]:
+        if self._session.get_bind().dialect.name == "postgresql":
+            return type_coerce(T.tags, JSONB).contains([tag])
+        elements = func.json_each(T.tags).table_valued("value")
+        return select(literal(1)).select_from(elements).where(elements.c.value == tag).exists()
+
+    @staticmethod
+    def _sort_keys(
+        sort: SortSpec, after: Position | None
+    ) -> list[tuple[ColumnElement[Any], bool, Any]]:
+        """(expression, descending, cursor value) triples, in ORDER BY order, ending with id.
+
+        Tasks without a due date sort after dated ones in both directions.
+        """
+        value = after.value if after else None
+        keys: list[tuple[ColumnElement[Any], bool, Any]]
+        if sort.key == "due_at":
+            if after is not None and value is None:
+                keys = [(_DUE_AT_MISSING, False, 1)]
+            else:
+                keys = [(_DUE_AT_MISSING, False, 0), (T.due_at, sort.descending, value)]
+        elif sort.key == "priority":
+            keys = [(_PRIORITY_RANK, sort.descending, value)]
+        else:
+            keys = [(T[sort.key], sort.descending, value)]
+        keys.append((T.id, sort.descending, after.task_id if after else None))
+        return keys
+
+
+def _after(keys: list[tuple[ColumnElement[Any], bool, Any]]) -> ColumnElement[bool]:
+    """Rows strictly after the cursor in this ordering (row-value comparison, spelled out)."""
+    alternatives = []
+    for i, (expr, descending, value) in enumerate(keys):
+        earlier_equal = [e == v for e, _, v in keys[:i]]
+        beyond = expr < value if descending else expr > value
+        alternatives.append(and_(*earlier_equal, beyond))
+    return or_(*alternatives)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

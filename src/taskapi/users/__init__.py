@@ -1,0 +1,1 @@
+"""Users: persistence and the signed-in user endpoint."""
