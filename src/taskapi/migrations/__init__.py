@@ -15,6 +15,7 @@ def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     # '%' is ConfigParser interpolation syntax; URLs may contain it (escaped passwords).
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))

@@ -1,0 +1,205 @@
+"""Shared fixtures: one fresh, migrated database per test, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from taskapi.core.config import Settings
+from taskapi.main import create_app
+from tests.support_db import (
+    REQUIRE_POSTGRES,
+    PostgresServer,
+    migrate_postgres_template,
+    migrate_sqlite_template,
+    postgres_server,
+)
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+_postgres_status: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | str]:
+    with postgres_server() as server:
+        _postgres_status["server"] = server
+        yield server
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrate_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: PostgresServer | str) -> Iterator[str]:
+    server = _require(postgres)
+    name = migrate_postgres_template(server)
+    yield name
+    server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _require(postgres: PostgresServer | str) -> PostgresServer:
+    if isinstance(postgres, str):
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"TASKAPI_TEST_REQUIRE_POSTGRES=1 but {postgres}", pytrace=False)
+        pytest.skip(postgres)
+    return postgres
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@dataclass(frozen=True)
+class Template:
+    backend: str
+    sqlite_path: Path | None = None
+    server: PostgresServer | None = None
+    database: str | None = None
+
+
+@pytest.fixture
+def template(backend: str, request: pytest.FixtureRequest) -> Template:
+    """The migrated template for this backend (sync: migrations run their own event loop)."""
+    if backend == "sqlite":
+        return Template(backend, sqlite_path=request.getfixturevalue("sqlite_template"))
+    server = _require(request.getfixturevalue("postgres"))
+    return Template(backend, server=server, database=request.getfixturevalue("postgres_template"))
+
+
+@pytest.fixture
+async def database_url(template: Template, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database cloned from the migrated template: no state leaks between tests."""
+    if template.sqlite_path is not None:
+        path = tmp_path / "test.db"
+        shutil.copyfile(template.sqlite_path, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    assert template.server is not None and template.database is not None
+    name = await template.server.create_clone(template.database)
+    try:
+        yield template.server.url_for(name)
+    finally:
+        await template.server.drop(name)
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "jwt_secret": TEST_JWT_SECRET,
+        # Cheap Argon2 so tests stay fast; the production cost is covered by its own test.
+        "argon2_time_cost": 1,
+        "argon2_memory_cost_kib": 1024,
+        "db_pool_size": 5,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    id: uuid.UUID
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+UserFactory = Callable[..., Awaitable[SignedInUser]]
+
+
+@pytest.fixture
+def make_user(client: httpx.AsyncClient) -> UserFactory:
+    """Register a user through the API and sign them in."""
+
+    async def factory(
+        email: str | None = None, password: str = "correct horse battery", **extra: Any
+    ) -> SignedInUser:
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+        registered = await client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, **extra}
+        )
+        assert registered.status_code == 201, registered.text
+        token = await client.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        )
+        assert token.status_code == 200, token.text
+        return SignedInUser(
+            id=uuid.UUID(registered.json()["id"]),
+            email=registered.json()["email"],
+            password=password,
+            token=token.json()["access_token"],
+        )
+
+    return factory
+
+
+@pytest.fixture
+async def user(make_user: UserFactory) -> SignedInUser:
+    return await make_user()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import os
+
+    if os.environ.get("TEST_DATABASE_URL"):
+        where = "TEST_DATABASE_URL"
+    else:
+        where = "a throwaway cluster if initdb/pg_ctl exist, else skipped"
+    strict = " (required: skipping fails)" if REQUIRE_POSTGRES else ""
+    return f"taskapi: PostgreSQL tests use {where}{strict}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    server = _postgres_status.get("server")
+    if isinstance(server, str):
+        skipped = [r for r in terminalreporter.stats.get("skipped", []) if "postgresql" in r.nodeid]
+        terminalreporter.write_sep(
+            "!", f"{len(skipped)} PostgreSQL tests SKIPPED: {server}", yellow=True
+        )
+    elif isinstance(server, PostgresServer):
+        terminalreporter.write_line(f"taskapi: PostgreSQL tests ran against {server.source}")

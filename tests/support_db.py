@@ -1,0 +1,149 @@
+"""Test databases: a migrated template per engine, and a fresh clone of it for every test.
+
+PostgreSQL comes from TEST_DATABASE_URL, else a throwaway cluster when initdb/pg_ctl exist,
+else its tests are skipped with the reason (and fail instead under
+TASKAPI_TEST_REQUIRE_POSTGRES=1, which CI sets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from taskapi.migrations import upgrade
+
+REQUIRE_POSTGRES = os.environ.get("TASKAPI_TEST_REQUIRE_POSTGRES") == "1"
+
+
+@dataclass
+class PostgresServer:
+    admin_url: str  # postgresql+asyncpg://... of an existing database we may CREATE DATABASE from
+    source: str  # how we got it, for the report header
+
+    def url_for(self, database: str) -> str:
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+    def _dsn(self) -> str:
+        return (
+            make_url(self.admin_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+
+    async def _execute(self, *statements: str) -> None:
+        connection = await asyncpg.connect(self._dsn(), timeout=10)
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    def execute(self, *statements: str) -> None:
+        asyncio.run(self._execute(*statements))
+
+    async def create_clone(self, template: str) -> str:
+        name = f"taskapi_test_{uuid.uuid4().hex[:12]}"
+        await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return name
+
+    async def drop(self, name: str) -> None:
+        await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _postgres_binaries() -> tuple[str, str] | None:
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb and pg_ctl:
+        return initdb, pg_ctl
+    for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.access(f"{bindir}/initdb", os.X_OK) and os.access(f"{bindir}/pg_ctl", os.X_OK):
+            return f"{bindir}/initdb", f"{bindir}/pg_ctl"
+    return None
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[PostgresServer | str]:
+    """Yield a server, or a string saying why there is none."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        server = PostgresServer(admin_url=url, source="TEST_DATABASE_URL")
+        try:
+            server.execute("SELECT 1")
+        except (OSError, asyncpg.PostgresError) as exc:
+            yield f"TEST_DATABASE_URL is set but PostgreSQL is not reachable: {exc}"
+            return
+        yield server
+        return
+    binaries = _postgres_binaries()
+    if binaries is None:
+        yield "no PostgreSQL: set TEST_DATABASE_URL, or install initdb/pg_ctl for a throwaway one"
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        yield "no PostgreSQL: initdb refuses to run as root; set TEST_DATABASE_URL instead"
+        return
+    initdb, pg_ctl = binaries
+    with tempfile.TemporaryDirectory(prefix="taskapi-pg-") as tmp:
+        data = Path(tmp) / "data"
+        port = _free_port()
+        subprocess.run(
+            [initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            [pg_ctl, "-D", str(data), "-o", options, "-l", f"{tmp}/log", "-w", "start"],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            server = PostgresServer(
+                admin_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
+                source=f"throwaway cluster from {initdb}",
+            )
+            for _ in range(50):
+                try:
+                    server.execute("SELECT 1")
+                    break
+                except (OSError, asyncpg.PostgresError):
+                    time.sleep(0.1)
+            yield server
+        finally:
+            subprocess.run(
+                [pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                check=False,
+                capture_output=True,
+            )
+
+
+def migrate_sqlite_template(directory: Path) -> Path:
+    path = directory / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def migrate_postgres_template(server: PostgresServer) -> str:
+    name = f"taskapi_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server.execute(f'CREATE DATABASE "{name}"')
+    upgrade(server.url_for(name))
+    return name

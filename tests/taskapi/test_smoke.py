@@ -1,0 +1,16 @@
+"""The harness itself: each test gets its own empty, migrated database."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import SignedInUser
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_fresh_database_has_no_tasks(client: httpx.AsyncClient, user: SignedInUser) -> None:
+    response = await client.get("/api/v1/tasks", headers=user.headers)
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "next_cursor": None}
