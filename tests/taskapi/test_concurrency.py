@@ -1,0 +1,87 @@
+"""Races on real connections: no lost update, no double registration."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import SignedInUser
+
+pytestmark = pytest.mark.anyio
+TASKS = "/api/v1/tasks"
+
+
+class TestUpdateTaskRace:
+    async def test_two_patches_with_the_same_if_match_give_one_200_and_one_412(
+        self, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
+        url = f"{TASKS}/{created.json()['id']}"
+        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        results = await asyncio.gather(
+            client.patch(url, json={"title": "left"}, headers=headers),
+            client.patch(url, json={"title": "right"}, headers=headers),
+        )
+        statuses = sorted(r.status_code for r in results)
+        assert statuses == [200, 412]
+        winner = next(r for r in results if r.status_code == 200)
+        stored = await client.get(url, headers=user.headers)
+        assert stored.json()["title"] == winner.json()["title"]
+        assert stored.headers["ETag"] == winner.headers["ETag"]
+
+    async def test_many_racers_exactly_one_wins(
+        self, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
+        url = f"{TASKS}/{created.json()['id']}"
+        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        results = await asyncio.gather(
+            *(client.patch(url, json={"title": f"racer {i}"}, headers=headers) for i in range(8))
+        )
+        assert sorted(r.status_code for r in results) == [200] + [412] * 7
+
+    async def test_unconditional_patches_of_different_fields_both_apply(
+        self, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
+        url = f"{TASKS}/{created.json()['id']}"
+        results = await asyncio.gather(
+            client.patch(url, json={"status": "done"}, headers=user.headers),
+            client.patch(url, json={"priority": "high"}, headers=user.headers),
+            client.patch(url, json={"tags": ["both"]}, headers=user.headers),
+        )
+        assert [r.status_code for r in results] == [200, 200, 200]
+        stored = (await client.get(url, headers=user.headers)).json()
+        assert (stored["status"], stored["priority"], stored["tags"]) == ("done", "high", ["both"])
+
+    async def test_conditional_delete_racing_an_update_never_deletes_the_new_version(
+        self, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
+        url = f"{TASKS}/{created.json()['id']}"
+        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        update, removal = await asyncio.gather(
+            client.patch(url, json={"title": "updated"}, headers=headers),
+            client.delete(url, headers=headers),
+        )
+        assert sorted([update.status_code, removal.status_code]) in ([200, 412], [204, 412])
+        stored = await client.get(url, headers=user.headers)
+        if update.status_code == 200:
+            assert stored.json()["title"] == "updated"
+        else:
+            assert stored.status_code == 404
+
+
+class TestRegisterUserRace:
+    async def test_same_email_at_once_gives_one_201_and_one_409(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body: dict[str, Any] = {"email": "twin@example.com", "password": "correct horse battery"}
+        results = await asyncio.gather(
+            client.post("/api/v1/auth/register", json=body),
+            client.post("/api/v1/auth/register", json={**body, "email": "TWIN@example.com"}),
+        )
+        assert sorted(r.status_code for r in results) == [201, 409]
