@@ -112,6 +112,15 @@ class TestListTasksSorting:
         else:
             assert ids == expected_order(varied, sort)
 
+    async def test_titles_sort_by_code_point_on_every_engine(
+        self, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        titles = ["apple", "Banana", "éclair", "Zebra", "_under", "10 things", "9 lives"]
+        for title in titles:
+            await create(client, user, title=title)
+        items = await walk(client, user, {"sort": "title", "limit": 2})
+        assert [t["title"] for t in items] == sorted(titles)
+
     async def test_default_is_newest_first(
         self, client: httpx.AsyncClient, user: SignedInUser, varied: list[dict[str, Any]]
     ) -> None:

@@ -13,6 +13,9 @@ from sqlmodel import Field, SQLModel
 from taskapi.core.db import UTCDateTime, utcnow
 
 TAG_LIST = JSON().with_variant(JSONB(), "postgresql")
+# Titles sort by code point on both engines (SQLite compares bytes), so a page boundary
+# means the same thing everywhere and does not depend on the server's locale.
+TITLE = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 
 class TaskRow(SQLModel, table=True):
@@ -31,7 +34,7 @@ class TaskRow(SQLModel, table=True):
     owner_id: uuid.UUID = Field(
         sa_column=Column(Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
-    title: str = Field(sa_column=Column(String(200), nullable=False))
+    title: str = Field(sa_column=Column(TITLE, nullable=False))
     description: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
     status: str = Field(sa_column=Column(String(20), nullable=False))
     priority: str = Field(sa_column=Column(String(10), nullable=False))

@@ -34,7 +34,11 @@ def upgrade() -> None:
         "tasks",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
-        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column(
+            "title",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("priority", sa.String(length=10), nullable=False),
