@@ -11,7 +11,7 @@ from sqlalchemy.pool import NullPool
 
 import taskapi.tasks.tables
 import taskapi.users.tables  # noqa: F401 - registers the tables on the metadata
-from taskapi.core.db import metadata
+from taskapi.core.db import ensure_sqlite_directory, metadata
 
 config = context.config
 
@@ -44,6 +44,7 @@ def _run_sync(connection: Connection) -> None:
 async def run_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
+    ensure_sqlite_directory(url)
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
