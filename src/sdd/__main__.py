@@ -1,0 +1,5 @@
+"""Entry point for ``python -m sdd``."""
+
+from sdd.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Prompt History Records and Architectural Decision Records."""
