@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -81,6 +82,18 @@ def _postgres_binaries() -> tuple[str, str] | None:
     return None
 
 
+def _unprivileged_prefix() -> list[str] | None:
+    """How to run initdb/pg_ctl: directly, or as 'postgres' when we are root (None: can't)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return []
+    runuser = shutil.which("runuser")
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return None
+    return [runuser, "-u", "postgres", "--"] if runuser else None
+
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer | str]:
     """Yield a server, or a string saying why there is none."""
@@ -98,24 +111,33 @@ def postgres_server() -> Iterator[PostgresServer | str]:
     if binaries is None:
         yield "no PostgreSQL: set TEST_DATABASE_URL, or install initdb/pg_ctl for a throwaway one"
         return
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        yield "no PostgreSQL: initdb refuses to run as root; set TEST_DATABASE_URL instead"
+    as_user = _unprivileged_prefix()
+    if as_user is None:
+        yield "no PostgreSQL: initdb refuses to run as root and there is no 'postgres' account"
         return
     initdb, pg_ctl = binaries
     with tempfile.TemporaryDirectory(prefix="taskapi-pg-") as tmp:
+        if as_user:
+            shutil.chown(tmp, user="postgres")
         data = Path(tmp) / "data"
         port = _free_port()
-        subprocess.run(
-            [initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-            check=True,
-            capture_output=True,
-        )
         options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [pg_ctl, "-D", str(data), "-o", options, "-l", f"{tmp}/log", "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
+        try:
+            subprocess.run(
+                [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+                check=True,
+                capture_output=True,
+            )
+            start = [pg_ctl, "-D", str(data), "-o", options, "-l", f"{tmp}/log", "-w", "start"]
+            subprocess.run(
+                [*as_user, *start],
+                check=True,
+                capture_output=True,
+            )
+        except subprocess.CalledProcessError as exc:
+            output = (exc.stderr or exc.stdout or b"").decode(errors="replace").strip()
+            yield f"no PostgreSQL: the throwaway cluster did not start: {output[-300:]}"
+            return
         try:
             server = PostgresServer(
                 admin_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
@@ -130,7 +152,7 @@ def postgres_server() -> Iterator[PostgresServer | str]:
             yield server
         finally:
             subprocess.run(
-                [pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
                 check=False,
                 capture_output=True,
             )
