@@ -55,10 +55,12 @@ check: lint typecheck contract-check sdd-check ## ruff, mypy --strict, contract 
 
 generate: dev ## Regenerate src/taskapi/contract/models.py from the contract
 	$(BIN)/datamodel-codegen
-	$(BIN)/ruff format --quiet src/taskapi/contract/models.py
 
 fuzz: dev ## Fuzz a live server on loopback against the contract (JUnit report under var/)
 	$(BIN)/python -m tests.contract.live_fuzz
+
+bench: dev ## Measure API req/s and latency on a seeded throwaway database (JSON under var/bench/)
+	$(BIN)/python tests/benchmarks/bench_api.py --output var/bench/api.json
 
 bench-cli: dev ## Measure sdd start-up and command latency (JSON under var/bench/)
 	$(BIN)/python tests/benchmarks/bench_cli.py --output var/bench/cli.json

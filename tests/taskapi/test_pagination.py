@@ -144,6 +144,14 @@ class TestListTasksSorting:
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["query", "limit"]
 
+    @pytest.mark.parametrize("param", ["due_before", "due_after"])
+    async def test_a_number_is_not_a_date_time(
+        self, client: httpx.AsyncClient, user: SignedInUser, param: str
+    ) -> None:
+        response = await client.get(TASKS, params={param: "0.5"}, headers=user.headers)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["query", param]
+
     async def test_unknown_sort_is_422(self, client: httpx.AsyncClient, user: SignedInUser) -> None:
         response = await client.get(TASKS, params={"sort": "owner_id"}, headers=user.headers)
         assert response.status_code == 422

@@ -7,10 +7,11 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel
+from taskapi.contract.base import ContractModel
 
 
-class UserRequest(BaseModel):
+class UserRequest(ContractModel):
     """
     A registered user. `password` is only ever sent (write-only); `id` and `created_at`
     are only ever received (read-only).
@@ -44,7 +45,7 @@ class UserRequest(BaseModel):
     ]
 
 
-class UserResponse(BaseModel):
+class UserResponse(ContractModel):
     """
     A registered user. `password` is only ever sent (write-only); `id` and `created_at`
     are only ever received (read-only).
@@ -77,7 +78,7 @@ class UserResponse(BaseModel):
     created_at: AwareDatetime
 
 
-class User(BaseModel):
+class User(ContractModel):
     """
     A registered user. `password` is only ever sent (write-only); `id` and `created_at`
     are only ever received (read-only).
@@ -117,7 +118,7 @@ class GrantType(StrEnum):
     password = "password"
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(ContractModel):
     """
     OAuth2 password grant form (RFC 6749 §4.3.2).
     """
@@ -144,7 +145,7 @@ class TokenType(StrEnum):
     bearer = "bearer"
 
 
-class Token(BaseModel):
+class Token(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -182,7 +183,7 @@ class Tag(RootModel[str]):
     root: Annotated[str, Field(max_length=50, min_length=1, pattern="^[^\\x00]*$")]
 
 
-class TaskCreate(BaseModel):
+class TaskCreate(ContractModel):
     """
     A new task. Only `title` is required.
     """
@@ -211,7 +212,7 @@ class TaskCreate(BaseModel):
     tags: Annotated[list[Tag] | MISSING, Field(max_length=20)] = MISSING
 
 
-class TaskUpdate(BaseModel):
+class TaskUpdate(ContractModel):
     """
     A partial update. Absent fields stay as they are; `null` clears a nullable field.
     """
@@ -240,7 +241,7 @@ class TaskUpdate(BaseModel):
     tags: Annotated[list[Tag] | MISSING, Field(max_length=20)] = MISSING
 
 
-class Task(BaseModel):
+class Task(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -265,7 +266,7 @@ class Task(BaseModel):
     updated_at: AwareDatetime
 
 
-class TaskPage(BaseModel):
+class TaskPage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -280,14 +281,14 @@ class Status(StrEnum):
     ok = "ok"
 
 
-class Health(BaseModel):
+class Health(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     status: Status
 
 
-class ValidationIssue(BaseModel):
+class ValidationIssue(ContractModel):
     loc: Annotated[
         list[str | int], Field(description='Where the problem is, for example `["body", "title"]`.')
     ]
@@ -295,7 +296,7 @@ class ValidationIssue(BaseModel):
     type: Annotated[str, Field(description="A machine-readable error code.")]
 
 
-class Problem(BaseModel):
+class Problem(ContractModel):
     """
     An RFC 9457 problem details document.
     """
@@ -317,7 +318,7 @@ class Problem(BaseModel):
     ] = MISSING
 
 
-class ApiV1TasksGetParametersQuery(BaseModel):
+class ApiV1TasksGetParametersQuery(ContractModel):
     status: TaskStatus | MISSING = MISSING
     priority: TaskPriority | MISSING = MISSING
     tag: Annotated[str | MISSING, Field(max_length=50, min_length=1, pattern="^[^\\x00]*$")] = (

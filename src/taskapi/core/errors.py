@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -103,6 +104,16 @@ def request_id_of(scope: Scope) -> str:
     return str(state.get("request_id", ""))
 
 
+# RFC 3986 path characters (pchar and "/") that may stay unescaped in a URI reference.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+def instance_of(scope: Scope) -> str:
+    """The request path as a URI reference: the decoded path may hold spaces or any character."""
+    path = scope.get("path") or "/"
+    return quote(path, safe=_PATH_SAFE, errors="surrogatepass")
+
+
 def problem_response(
     scope: Scope,
     *,
@@ -120,7 +131,7 @@ def problem_response(
         "title": title or phrase,
         "status": status,
         "detail": detail,
-        "instance": scope.get("path") or "/",
+        "instance": instance_of(scope),
         "request_id": request_id_of(scope),
     }
     if errors is not None:
