@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 
 import anyio
 import jwt
@@ -30,17 +29,25 @@ class PasswordHasher:
     def __init__(self, *, time_cost: int, memory_cost_kib: int, concurrency: int) -> None:
         self._hash = PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_cost_kib),))
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._dummy_hash: str | None = None
 
-    @cached_property
-    def _dummy_hash(self) -> str:
-        return self._hash.hash(uuid.uuid4().hex)
+    @property
+    def dummy_hash(self) -> str | None:
+        """What unknown users are verified against; made by the first one, not at start-up."""
+        return self._dummy_hash
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hash.hash, password, limiter=self._limiter)
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         """Verify; with no hash (unknown user) still spend one verification, so timing is equal."""
-        target = password_hash if password_hash is not None else self._dummy_hash
+        target = password_hash
+        if target is None:
+            if self._dummy_hash is None:
+                # In a worker like every hash (never on the event loop); two concurrent first
+                # callers may each make one, which is harmless.
+                self._dummy_hash = await self.hash(uuid.uuid4().hex)
+            target = self._dummy_hash
         ok = await anyio.to_thread.run_sync(
             self._hash.verify, password, target, limiter=self._limiter
         )

@@ -1,0 +1,229 @@
+"""Password hashing: Argon2id only, off the event loop, bounded, and a dummy hash for strangers."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+
+import anyio
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from taskapi.core.config import Settings
+from taskapi.core.security import PasswordHasher
+from tests.conftest import SignedInUser
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "/api/v1/auth/token"
+PASSWORD = "correct horse battery"
+
+
+def production_hasher(concurrency: int = 2) -> PasswordHasher:
+    """The hasher at the shipped default cost (the app's tests use a cheap one)."""
+    fields = Settings.model_fields
+    return PasswordHasher(
+        time_cost=fields["argon2_time_cost"].default,
+        memory_cost_kib=fields["argon2_memory_cost_kib"].default,
+        concurrency=concurrency,
+    )
+
+
+def cheap_hasher() -> PasswordHasher:
+    return PasswordHasher(time_cost=1, memory_cost_kib=1024, concurrency=2)
+
+
+def _in_argon2(frame: FrameType | None) -> bool:
+    while frame is not None:
+        filename = frame.f_code.co_filename.replace("\\", "/")
+        if "/argon2/" in filename or filename.endswith("pwdlib/hashers/argon2.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@dataclass
+class Argon2Watch:
+    """What a sampling thread saw: which threads ran Argon2 code, and how many at once."""
+
+    threads: set[int] = field(default_factory=set)
+    most_at_once: int = 0
+
+
+@contextmanager
+def watch_argon2() -> Iterator[Argon2Watch]:
+    """Sample every thread's stack from a side thread; observes the real hasher, changes nothing."""
+    watch = Argon2Watch()
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            hashing = {ident for ident, frame in sys._current_frames().items() if _in_argon2(frame)}
+            watch.threads |= hashing
+            watch.most_at_once = max(watch.most_at_once, len(hashing))
+            stop.wait(0.0005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield watch
+    finally:
+        stop.set()
+        sampler.join()
+
+
+class TestHash:
+    async def test_is_argon2id(self) -> None:
+        password_hash = await cheap_hasher().hash(PASSWORD)
+
+        assert password_hash.startswith("$argon2id$")
+        assert PASSWORD not in password_hash
+
+    async def test_uses_the_configured_cost(self) -> None:
+        password_hash = await cheap_hasher().hash(PASSWORD)
+
+        assert "$m=1024,t=1," in password_hash
+
+    async def test_default_cost_is_pwdlibs_recommended_one(self) -> None:
+        password_hash = await production_hasher().hash(PASSWORD)
+
+        assert "$m=65536,t=3," in password_hash
+
+    async def test_is_salted(self) -> None:
+        hasher = cheap_hasher()
+
+        assert await hasher.hash(PASSWORD) != await hasher.hash(PASSWORD)
+
+
+class TestVerify:
+    async def test_accepts_the_right_password(self) -> None:
+        hasher = cheap_hasher()
+        password_hash = await hasher.hash(PASSWORD)
+
+        assert await hasher.verify(PASSWORD, password_hash) is True
+
+    async def test_rejects_a_wrong_password(self) -> None:
+        hasher = cheap_hasher()
+        password_hash = await hasher.hash(PASSWORD)
+
+        assert await hasher.verify("correct horse battery!", password_hash) is False
+
+    async def test_without_a_stored_hash_is_false_even_for_the_dummy_password(self) -> None:
+        assert await cheap_hasher().verify(PASSWORD, None) is False
+
+    async def test_lets_the_event_loop_run_meanwhile(self) -> None:
+        hasher = production_hasher()
+        password_hash = await hasher.hash(PASSWORD)
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                await anyio.sleep(0.001)
+                ticks += 1
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(heartbeat)
+            await anyio.sleep(0.01)
+            before = ticks
+            assert await hasher.verify(PASSWORD, password_hash)
+            during = ticks - before
+            tasks.cancel_scope.cancel()
+
+        # A verify on the event loop would leave the heartbeat at 0 or 1 ticks.
+        assert during >= 10
+
+    async def test_runs_in_a_worker_thread(self) -> None:
+        hasher = production_hasher()
+        password_hash = await hasher.hash(PASSWORD)
+
+        with watch_argon2() as watch:
+            assert await hasher.verify(PASSWORD, password_hash)
+
+        assert watch.threads
+        assert threading.get_ident() not in watch.threads
+
+    async def test_unknown_user_verification_runs_in_a_worker_thread_too(self) -> None:
+        # The first unknown user also makes the hasher compute its dummy hash.
+        hasher = production_hasher()
+
+        with watch_argon2() as watch:
+            assert await hasher.verify(PASSWORD, None) is False
+
+        assert watch.threads
+        assert threading.get_ident() not in watch.threads
+
+
+class TestConcurrencyBound:
+    async def test_one_permit_runs_hashes_one_at_a_time(self) -> None:
+        hasher = production_hasher(concurrency=1)
+
+        with watch_argon2() as watch:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(hasher.hash, "first password")
+                tasks.start_soon(hasher.hash, "second password")
+
+        assert watch.most_at_once == 1
+
+    async def test_two_permits_let_two_hashes_overlap(self) -> None:
+        # The control for the test above: the watch does see overlapping hashes.
+        hasher = production_hasher(concurrency=2)
+
+        with watch_argon2() as watch:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(hasher.hash, "first password")
+                tasks.start_soon(hasher.hash, "second password")
+
+        assert watch.most_at_once == 2
+
+
+class TestStoredPassword:
+    async def test_only_an_argon2id_hash_is_stored(
+        self, app: FastAPI, user: SignedInUser, database_url: str
+    ) -> None:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                stored = (await connection.execute(text("SELECT password_hash FROM users"))).all()
+        finally:
+            await engine.dispose()
+
+        assert len(stored) == 1
+        password_hash = stored[0][0]
+        assert password_hash.startswith("$argon2id$")
+        assert user.password not in password_hash
+        assert await app.state.password_hasher.verify(user.password, password_hash)
+
+
+class TestDummyHash:
+    async def test_unknown_email_at_sign_in_verifies_against_the_dummy_hash(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        hasher: PasswordHasher = app.state.password_hasher
+        assert hasher.dummy_hash is None
+
+        response = await client.post(
+            TOKEN, data={"username": f"{uuid.uuid4().hex}@example.com", "password": PASSWORD}
+        )
+
+        assert response.status_code == 401
+        assert hasher.dummy_hash is not None
+        assert hasher.dummy_hash.startswith("$argon2id$")
+
+    async def test_known_email_with_a_wrong_password_does_not_need_it(
+        self, app: FastAPI, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        hasher: PasswordHasher = app.state.password_hasher
+
+        response = await client.post(TOKEN, data={"username": user.email, "password": "wrong!!!"})
+
+        assert response.status_code == 401
+        assert hasher.dummy_hash is None
