@@ -11,13 +11,17 @@ from typing import Any
 
 import yaml
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from taskapi.auth.router import router as auth_router
 from taskapi.core.config import Settings
 from taskapi.core.db import create_engine, create_sessionmaker
 from taskapi.core.errors import contract_path_methods, install_problem_handlers
-from taskapi.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from taskapi.core.middleware import (
+    BodySizeLimitMiddleware,
+    ProblemCORSMiddleware,
+    RequestContextMiddleware,
+    install_request_id_logging,
+)
 from taskapi.core.security import PasswordHasher, TokenService
 from taskapi.health.router import router as health_router
 from taskapi.tasks.pagination import CursorCodec
@@ -39,11 +43,16 @@ def load_contract(path: Path) -> dict[str, Any]:
 
 def _configure_logging(level: str) -> None:
     """Give the app's own loggers a handler once; the server (uvicorn) configures its own."""
+    install_request_id_logging()
     app_logger = logging.getLogger("taskapi")
     app_logger.setLevel(level.upper())
     if not app_logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"
+            )
+        )
         app_logger.addHandler(handler)
 
 
@@ -98,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],

@@ -203,27 +203,47 @@ class TestStoredPassword:
         assert await app.state.password_hasher.verify(user.password, password_hash)
 
 
-class TestDummyHash:
-    async def test_unknown_email_at_sign_in_verifies_against_the_dummy_hash(
+class TestSignInCost:
+    """Every sign-in attempt costs exactly one verification, whether the email exists or not."""
+
+    async def test_unknown_email_costs_one_verification_against_the_dummy_hash(
         self, app: FastAPI, client: httpx.AsyncClient
     ) -> None:
         hasher: PasswordHasher = app.state.password_hasher
-        assert hasher.dummy_hash is None
+        before = hasher.verifications
 
         response = await client.post(
             TOKEN, data={"username": f"{uuid.uuid4().hex}@example.com", "password": PASSWORD}
         )
 
         assert response.status_code == 401
-        assert hasher.dummy_hash is not None
+        assert hasher.verifications - before == 1
         assert hasher.dummy_hash.startswith("$argon2id$")
 
-    async def test_known_email_with_a_wrong_password_does_not_need_it(
+    async def test_known_email_with_a_wrong_password_costs_one_verification(
         self, app: FastAPI, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
         hasher: PasswordHasher = app.state.password_hasher
+        before = hasher.verifications
 
         response = await client.post(TOKEN, data={"username": user.email, "password": "wrong!!!"})
 
         assert response.status_code == 401
-        assert hasher.dummy_hash is None
+        assert hasher.verifications - before == 1
+
+    async def test_successful_sign_in_costs_one_verification(
+        self, app: FastAPI, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        hasher: PasswordHasher = app.state.password_hasher
+        before = hasher.verifications
+
+        response = await client.post(
+            TOKEN, data={"username": user.email, "password": user.password}
+        )
+
+        assert response.status_code == 200
+        assert hasher.verifications - before == 1
+
+    async def test_the_dummy_hash_never_verifies(self, app: FastAPI) -> None:
+        hasher: PasswordHasher = app.state.password_hasher
+        assert not await hasher.verify(PASSWORD, None)

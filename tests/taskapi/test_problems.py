@@ -371,6 +371,16 @@ class TestHealthWithoutDatabase:
         assert body["type"] == "urn:taskapi:problem:service-unavailable"
         assert "127.0.0.1" not in response.text
 
+    async def test_the_failure_is_logged_with_the_request_id(
+        self, unreachable_db_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, logger="taskapi.health"):
+            await unreachable_db_client.get("/health/ready", headers={"X-Request-ID": "probe-42"})
+
+        records = [r for r in caplog.records if r.name == "taskapi.health"]
+        assert records, "readiness failure was not logged"
+        assert all(getattr(r, "request_id", None) == "probe-42" for r in records)
+
     async def test_liveness_is_still_ok(self, unreachable_db_client: httpx.AsyncClient) -> None:
         response = await unreachable_db_client.get("/health/live")
 
@@ -438,11 +448,6 @@ class TestCors:
         assert response.status_code == 200
         assert "access-control-allow-origin" not in response.headers
 
-    @pytest.mark.xfail(
-        reason="spec 003 FR-001 says every error is problem+json; Starlette's CORSMiddleware "
-        "answers a rejected preflight with 400 text/plain (reported, not yet decided)",
-        strict=True,
-    )
     async def test_rejected_preflight_is_a_problem_document(
         self, cors_client: httpx.AsyncClient
     ) -> None:

@@ -12,7 +12,7 @@ from taskapi.users.tables import UserRow
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    return email.lower()
 
 
 async def register_user(

@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from contextvars import ContextVar
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskapi.core.errors import BodyTooLarge, payload_too_large_response, problem_response
 
 logger = logging.getLogger("taskapi.request")
+
+# The id of the request being handled, for log records (see install_request_id_logging).
+current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -42,6 +47,7 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)
         strict_csp = not scope["path"].startswith(_DOCS_PATHS)
         started = False
 
@@ -65,7 +71,6 @@ class RequestContextMiddleware:
                 scope.get("method"),
                 scope.get("path"),
                 request_id,
-                extra={"request_id": request_id},
             )
             if started:
                 raise
@@ -78,6 +83,27 @@ class RequestContextMiddleware:
                 ),
             )
             await response(scope, receive, send_with_headers)
+        finally:
+            current_request_id.reset(token)
+
+
+def install_request_id_logging() -> None:
+    """Give every log record a `request_id` attribute: the id of the request it belongs to.
+
+    A record factory rather than a filter, because filters on a logger do not see records
+    from its children, and handlers (the server's, the test runner's) are not ours to edit.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_request_id", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = current_request_id.get()
+        return record
+
+    factory.adds_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -141,3 +167,41 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, except that a rejected preflight is a problem document.
+
+    Starlette answers it with a text/plain 400; every error this API sends is problem+json.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        is_preflight = (
+            scope["type"] == "http"
+            and scope["method"] == "OPTIONS"
+            and "origin" in headers
+            and "access-control-request-method" in headers
+        )
+        if not is_preflight:
+            await super().__call__(scope, receive, send)
+            return
+        response = self.preflight_response(request_headers=headers)
+        if response.status_code < 400:
+            await response(scope, receive, send)
+            return
+        reason = bytes(response.body).decode().strip() or "Disallowed CORS request"
+        kept = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-type", "content-length")
+        }
+        problem = problem_response(
+            scope,
+            status=response.status_code,
+            slug="cors-rejected",
+            title="Cross-origin request rejected",
+            detail=f"{reason}; the allowed origins, methods and headers are set by the server.",
+            headers=kept,
+        )
+        await problem(scope, receive, send)
