@@ -92,6 +92,18 @@ class TestIssueToken:
         assert body["expires_in"] == 900
         assert response.headers["cache-control"] == "no-store"
 
+    async def test_a_username_no_email_could_have_is_just_unknown(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # NUL cannot be stored in PostgreSQL text; it must not reach the database as a 500.
+        response = await client.post(
+            TOKEN, data={"username": "ada\x00@example.com", "password": "whatever"}
+        )
+
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.json()["type"] == "urn:taskapi:problem:invalid-credentials"
+
     async def test_username_in_other_letter_case_gets_a_token(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:

@@ -35,7 +35,10 @@ async def register_user(
 async def authenticate(
     *, session: AsyncSession, hasher: PasswordHasher, email: str, password: str
 ) -> UserRow:
-    user = await UserRepository(session).get_by_email(normalise_email(email))
+    email = normalise_email(email)
+    # Registration only accepts emails matching the contract's pattern, which excludes NUL;
+    # PostgreSQL text cannot even hold one, so such a name is unknown without asking.
+    user = None if "\x00" in email else await UserRepository(session).get_by_email(email)
     # Verify even when the user is unknown, so response time does not reveal which emails exist.
     ok = await hasher.verify(password, user.password_hash if user else None)
     if user is None or not ok:
