@@ -8,21 +8,22 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from taskapi.auth.errors import NotAuthenticated
+from taskapi.contract.models import UserResponse
 from taskapi.core.db import SessionDep
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
 from taskapi.users.repository import UserRepository
-from taskapi.users.tables import UserRow
 
 # auto_error=False: a missing token must become our 401 problem, not FastAPI's plain 401.
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_token_service(request: Request) -> TokenService:
+# Plain lookups are `async def` on purpose: FastAPI runs sync dependencies in a thread.
+async def get_token_service(request: Request) -> TokenService:
     service: TokenService = request.app.state.token_service
     return service
 
 
-def get_password_hasher(request: Request) -> PasswordHasher:
+async def get_password_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.password_hasher
     return hasher
 
@@ -35,17 +36,17 @@ async def get_current_user(
     token: Annotated[str | None, Depends(_bearer)],
     tokens: TokenServiceDep,
     session: SessionDep,
-) -> UserRow:
+) -> UserResponse:
     if not token:
         raise NotAuthenticated("Send a bearer access token in the Authorization header.")
     try:
         user_id = tokens.user_id_from_access_token(token)
     except InvalidTokenError as exc:
         raise NotAuthenticated(str(exc)) from exc
-    user = await UserRepository(session).get_by_id(user_id)
-    if user is None:
+    account = await UserRepository(session).get_account(user_id)
+    if account is None:
         raise NotAuthenticated("The user this token was issued to no longer exists.")
-    return user
+    return UserResponse.model_validate(account)
 
 
-CurrentUser = Annotated[UserRow, Depends(get_current_user)]
+CurrentUser = Annotated[UserResponse, Depends(get_current_user)]

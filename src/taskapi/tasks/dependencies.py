@@ -19,7 +19,7 @@ async def valid_task_id(
     return await service.get_task(session=session, owner_id=user.id, task_id=task_id)
 
 
-def get_cursor_codec(request: Request) -> CursorCodec:
+async def get_cursor_codec(request: Request) -> CursorCodec:
     codec: CursorCodec = request.app.state.cursor_codec
     return codec
 

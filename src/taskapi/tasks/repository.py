@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,9 +23,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskapi.core.db import fetch_all
 from taskapi.tasks.pagination import PRIORITY_RANK, Position, SortSpec
 from taskapi.tasks.tables import TaskRow
 
@@ -73,23 +73,21 @@ class TaskRepository:
     def _owned(self, task_id: uuid.UUID) -> ColumnElement[bool]:
         return and_(T.id == task_id, T.owner_id == self._owner_id)
 
-    async def get(self, task_id: uuid.UUID) -> RowMapping | None:
-        result = await self._session.execute(self._readable(*TASK_COLUMNS).where(T.id == task_id))
-        row: RowMapping | None = result.mappings().one_or_none()
-        return row
+    async def get(self, task_id: uuid.UUID) -> Mapping[str, Any] | None:
+        rows = await fetch_all(self._session, self._readable(*TASK_COLUMNS).where(T.id == task_id))
+        return rows[0] if rows else None
 
     async def exists(self, task_id: uuid.UUID) -> bool:
-        result = await self._session.execute(self._readable(T.id).where(T.id == task_id))
-        return result.first() is not None
+        return bool(await fetch_all(self._session, self._readable(T.id).where(T.id == task_id)))
 
-    async def insert(self, values: dict[str, Any]) -> RowMapping:
+    async def insert(self, values: dict[str, Any]) -> Mapping[str, Any]:
         stmt = insert(TaskRow).values(owner_id=self._owner_id, **values).returning(*TASK_COLUMNS)
         result = await self._session.execute(stmt)
-        return result.mappings().one()
+        return dict(result.mappings().one())
 
     async def update(
         self, task_id: uuid.UUID, *, values: dict[str, Any], expected_version: int | None
-    ) -> RowMapping | None:
+    ) -> Mapping[str, Any] | None:
         """Apply `values` and bump the version in one statement; None when nothing matched.
 
         With `expected_version`, the row must still be at that version (If-Match); the check
@@ -105,7 +103,8 @@ class TaskRepository:
             .returning(*TASK_COLUMNS)
         )
         result = await self._session.execute(stmt)
-        return result.mappings().one_or_none()
+        row = result.mappings().one_or_none()
+        return dict(row) if row is not None else None
 
     async def delete(self, task_id: uuid.UUID, *, expected_version: int | None) -> bool:
         condition = self._owned(task_id)
@@ -116,15 +115,13 @@ class TaskRepository:
 
     async def list_page(
         self, *, filters: TaskFilters, sort: SortSpec, after: Position | None, limit: int
-    ) -> Sequence[RowMapping]:
+    ) -> Sequence[Mapping[str, Any]]:
         stmt = self._readable(*TASK_COLUMNS).where(*self._filter_clauses(filters))
         keys = self._sort_keys(sort, after)
         if after is not None:
             stmt = stmt.where(_after(keys))
         stmt = stmt.order_by(*(expr.desc() if desc else expr.asc() for expr, desc, _ in keys))
-        result = await self._session.execute(stmt.limit(limit))
-        rows: Sequence[RowMapping] = result.mappings().all()
-        return rows
+        return await fetch_all(self._session, stmt.limit(limit))
 
     def _filter_clauses(self, filters: TaskFilters) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []

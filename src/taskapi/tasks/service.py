@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskapi.contract.models import (
@@ -55,7 +54,7 @@ def if_match_satisfied(if_match: str, current_etag: str) -> bool:
     return "*" in candidates or current_etag in candidates
 
 
-def _stored(row: RowMapping) -> StoredTask:
+def _stored(row: Mapping[str, Any]) -> StoredTask:
     data = dict(row)
     version = data.pop("version")
     return StoredTask(task=Task.model_validate(data), version=version)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from taskapi.core.db import fetch_all
 from taskapi.users.tables import UserRow
+
+U = UserRow.__table__.c  # type: ignore[attr-defined]
 
 
 class EmailTakenError(Exception):
@@ -20,8 +25,13 @@ class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get_by_id(self, user_id: uuid.UUID) -> UserRow | None:
-        return await self._session.get(UserRow, user_id)
+    async def get_account(self, user_id: uuid.UUID) -> Mapping[str, Any] | None:
+        """The public fields of one user (no password hash), as a plain row; a hot path."""
+        rows = await fetch_all(
+            self._session,
+            select(U.id, U.email, U.full_name, U.created_at).where(U.id == user_id),
+        )
+        return rows[0] if rows else None
 
     async def get_by_email(self, email: str) -> UserRow | None:
         result = await self._session.execute(select(UserRow).where(col(UserRow.email) == email))

@@ -6,11 +6,10 @@ from fastapi import APIRouter
 
 from taskapi.auth.dependencies import CurrentUser
 from taskapi.contract.models import UserResponse
-from taskapi.users.service import to_contract
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 @router.get("/me", operation_id="getCurrentUser", response_model=UserResponse)
 async def get_current_user(user: CurrentUser) -> UserResponse:
-    return to_contract(user)
+    return user
