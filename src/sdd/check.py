@@ -12,7 +12,7 @@ from typing import Any
 
 from sdd.contract import ContractError, load_operations
 from sdd.project import Project
-from sdd.records.adr import INDEX_NAME
+from sdd.records.adr import INDEX_NAME, all_adrs, render_index
 from sdd.records.frontmatter import FrontMatter, FrontMatterError, parse, split
 from sdd.records.journal import JOURNAL_NAME
 from sdd.records.phr import PHR_NAME, UNROUTED_STAGES, record_id
@@ -373,6 +373,19 @@ class _Checker:
                         f"operationId {operation_id} is not in {self.project.relative(contract)}",
                     )
 
+    def adr_index(self) -> None:
+        """A committed index must match its ADRs; having none at all is fine."""
+        index = self.project.adr_dir / INDEX_NAME
+        if not index.is_file():
+            return
+        if self.read(index) != render_index(all_adrs(self.project)):
+            self.add(
+                index,
+                1,
+                "stale-index",
+                "the ADR index does not match the ADRs; run `sdd adr index`",
+            )
+
     def journal(self) -> None:
         journal = self.project.state_dir / JOURNAL_NAME
         if journal.exists():
@@ -398,11 +411,12 @@ def _markdown_files(folder: Path, *, recursive: bool = True) -> list[Path]:
 
 
 def run_check(project: Project) -> CheckReport:
-    """Run every check; the templates in ``.specify/`` and the ADR index are never read."""
+    """Run every check; the templates in ``.specify/`` are never read as records."""
     checker = _Checker(project)
     checker.phrs()
     checker.adrs()
     checker.contract(checker.specs())
+    checker.adr_index()
     checker.journal()
     checker.report.problems.sort()
     return checker.report

@@ -10,7 +10,7 @@ from sdd_helpers import CliResult, write
 
 from sdd.check import run_check
 from sdd.project import Project
-from sdd.records.adr import AdrInput, create_adr
+from sdd.records.adr import AdrInput, create_adr, write_index
 from sdd.records.phr import PhrInput, create_phr
 
 Cli = Callable[..., CliResult]
@@ -75,10 +75,13 @@ class TestCleanRepository:
     def test_no_problems(self, clean: Project) -> None:
         assert problems(clean) == []
 
-    def test_templates_and_index_are_not_checked(self, clean: Project) -> None:
-        write(clean.adr_dir / "README.md", "{{NOT_CHECKED}}\n")
+    def test_templates_are_not_checked_as_records(self, clean: Project) -> None:
         assert "{{" in (clean.templates_dir / "phr.md").read_text(encoding="utf-8")
         assert problems(clean) == []
+
+    def test_index_is_compared_with_the_adrs_not_read_as_one(self, clean: Project) -> None:
+        write(clean.adr_dir / "README.md", "{{NOT_AN_ADR}}\n")
+        assert problems(clean) == [("history/adr/README.md", 1, "stale-index")]
 
 
 class TestPhrProblems:
@@ -162,6 +165,20 @@ class TestAdrProblems:
         edit(clean.root / ADR, "## Decision\n", "## Decision\n\n{{DECISION}}\n")
         ((path, _, code),) = problems(clean)
         assert (path, code) == (ADR, "placeholder")
+
+    def test_index_that_matches_its_adrs(self, clean: Project) -> None:
+        write_index(clean)
+        assert problems(clean) == []
+
+    def test_index_left_behind_by_a_new_adr(self, clean: Project) -> None:
+        write_index(clean)
+        create_adr(clean, AdrInput(title="Two"))
+        assert problems(clean) == [("history/adr/README.md", 1, "stale-index")]
+
+    def test_index_edited_by_hand(self, clean: Project) -> None:
+        write_index(clean)
+        edit(clean.adr_dir / "README.md", "| One |", "| Uno |")
+        assert problems(clean) == [("history/adr/README.md", 1, "stale-index")]
 
     def test_placeholder_in_code_is_allowed(self, clean: Project) -> None:
         edit(clean.root / ADR, "## Decision\n", "## Decision\n\nUse `{{X}}`.\n\n```\n{{Y}}\n```\n")
