@@ -196,7 +196,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     server = _postgres_status.get("server")
-    if isinstance(server, str):
+    if isinstance(server, str) and REQUIRE_POSTGRES:
+        terminalreporter.write_sep(
+            "!", f"PostgreSQL tests FAILED (required by CI): {server}", red=True
+        )
+    elif isinstance(server, str):
         skipped = [r for r in terminalreporter.stats.get("skipped", []) if "postgresql" in r.nodeid]
         terminalreporter.write_sep(
             "!", f"{len(skipped)} PostgreSQL tests SKIPPED: {server}", yellow=True
