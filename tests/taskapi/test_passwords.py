@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskapi.core.config import Settings
 from taskapi.core.security import PasswordHasher
-from tests.conftest import SignedInUser
+from taskapi.main import create_app
+from tests.conftest import SignedInUser, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -247,3 +248,49 @@ class TestSignInCost:
     async def test_the_dummy_hash_never_verifies(self, app: FastAPI) -> None:
         hasher: PasswordHasher = app.state.password_hasher
         assert not await hasher.verify(PASSWORD, None)
+
+
+class TestSignInWhileOthersRead:
+    async def test_a_read_started_during_a_sign_in_finishes_first(self, database_url: str) -> None:
+        """The sign-in hands its connection back before Argon2 runs (one pooled connection)."""
+        fields = Settings.model_fields
+        application = create_app(
+            make_settings(
+                database_url,
+                argon2_time_cost=fields["argon2_time_cost"].default,
+                argon2_memory_cost_kib=fields["argon2_memory_cost_kib"].default,
+                db_pool_size=1,
+                db_max_overflow=0,
+            )
+        )
+        transport = httpx.ASGITransport(app=application)
+        finished: list[str] = []
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                email = f"{uuid.uuid4().hex}@example.com"
+                await client.post(
+                    "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+                )
+                token = await client.post(TOKEN, data={"username": email, "password": PASSWORD})
+                headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+                async def sign_in() -> None:
+                    response = await client.post(
+                        TOKEN, data={"username": email, "password": "not the password"}
+                    )
+                    assert response.status_code == 401
+                    finished.append("sign-in")
+
+                async def read() -> None:
+                    await anyio.sleep(0.03)  # the sign-in is hashing by now
+                    response = await client.get("/api/v1/users/me", headers=headers)
+                    assert response.status_code == 200
+                    finished.append("read")
+
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(sign_in)
+                    tasks.start_soon(read)
+        finally:
+            await application.state.engine.dispose()
+
+        assert finished == ["read", "sign-in"]

@@ -37,10 +37,10 @@ async def issue_token(
     tokens: TokenServiceDep,
     response: Response,
 ) -> Token:
-    user = await service.authenticate(
+    user_id = await service.authenticate(
         session=session, hasher=hasher, email=form.username, password=form.password
     )
-    issued = tokens.issue_access_token(user_id=user.id)
+    issued = tokens.issue_access_token(user_id=user_id)
     response.headers["Cache-Control"] = "no-store"
     return Token(
         access_token=issued.token, token_type=TokenType.bearer, expires_in=issued.expires_in

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskapi.auth.errors import EmailAlreadyRegistered, InvalidCredentials
 from taskapi.contract.models import UserRequest
+from taskapi.core.db import release_connection
 from taskapi.core.security import PasswordHasher
 from taskapi.users.repository import EmailTakenError, UserRepository
 from taskapi.users.tables import UserRow
@@ -18,11 +21,13 @@ def normalise_email(email: str) -> str:
 async def register_user(
     *, session: AsyncSession, hasher: PasswordHasher, data: UserRequest
 ) -> UserRow:
+    # Hash before touching the database: no connection (or SQLite write lock) is held while
+    # Argon2 runs, and a taken email costs the same time as a free one.
+    password_hash = await hasher.hash(data.password)
     users = UserRepository(session)
     email = normalise_email(data.email)
     if await users.get_by_email(email) is not None:
         raise EmailAlreadyRegistered
-    password_hash = await hasher.hash(data.password)
     full_name = data.full_name if isinstance(data.full_name, str) else None
     try:
         return await users.add(
@@ -34,13 +39,17 @@ async def register_user(
 
 async def authenticate(
     *, session: AsyncSession, hasher: PasswordHasher, email: str, password: str
-) -> UserRow:
+) -> uuid.UUID:
+    """The id of the user these credentials belong to, or InvalidCredentials."""
     email = normalise_email(email)
     # Registration only accepts emails matching the contract's pattern, which excludes NUL;
     # PostgreSQL text cannot even hold one, so such a name is unknown without asking.
-    user = None if "\x00" in email else await UserRepository(session).get_by_email(email)
+    credentials = None if "\x00" in email else await UserRepository(session).get_credentials(email)
+    # A sign-in burst must not hold pooled connections (or SQLite's lock) through Argon2.
+    await release_connection(session)
     # Verify even when the user is unknown, so response time does not reveal which emails exist.
-    ok = await hasher.verify(password, user.password_hash if user else None)
-    if user is None or not ok:
+    ok = await hasher.verify(password, credentials["password_hash"] if credentials else None)
+    if credentials is None or not ok:
         raise InvalidCredentials
-    return user
+    user_id: uuid.UUID = credentials["id"]
+    return user_id

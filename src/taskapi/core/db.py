@@ -142,6 +142,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the session's transaction and hand its connection back to the pool.
+
+    For a service about to do slow work that needs no database (password hashing), so that
+    a burst of such requests cannot exhaust the pool or hold SQLite's write lock. Call it
+    only after reads: anything not yet committed is rolled back.
+    """
+    await session.rollback()
+
+
 # Compiled read statements for PostgreSQL, keyed by statement shape (see fetch_all).
 _POSTGRES_READS: LRUCache[Any, Any] = LRUCache(1000)
 

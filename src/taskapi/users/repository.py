@@ -33,6 +33,11 @@ class UserRepository:
         )
         return rows[0] if rows else None
 
+    async def get_credentials(self, email: str) -> Mapping[str, Any] | None:
+        """Id and password hash for a sign-in; nothing else is read."""
+        rows = await fetch_all(self._session, select(U.id, U.password_hash).where(U.email == email))
+        return rows[0] if rows else None
+
     async def get_by_email(self, email: str) -> UserRow | None:
         result = await self._session.execute(select(UserRow).where(col(UserRow.email) == email))
         return result.scalar_one_or_none()
