@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import func, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskapi.core.config import Settings
@@ -97,3 +98,18 @@ class TestFetchAll:
         await fetch_all(session, TaskRepository(session, owner_id=owner)._readable(T.id))
         stranger = TaskRepository(session, owner_id=uuid.uuid4())
         assert await fetch_all(session, stranger._readable(T.id)) == []
+
+    async def test_in_lists_are_rendered_by_sqlalchemy(self, session: AsyncSession) -> None:
+        owner, ids = await seed(session)
+        statement = TaskRepository(session, owner_id=owner)._readable(T.id).where(T.id.in_(ids[:2]))
+        assert {row["id"] for row in await fetch_all(session, statement)} == set(ids[:2])
+
+    async def test_a_failing_statement_raises_sqlalchemys_error(
+        self, session: AsyncSession
+    ) -> None:
+        owner, _ = await seed(session)
+        statement = TaskRepository(session, owner_id=owner)._readable(
+            func.no_such_function(T.version).label("boom")
+        )
+        with pytest.raises(DBAPIError):
+            await fetch_all(session, statement)

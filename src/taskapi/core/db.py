@@ -164,8 +164,9 @@ async def fetch_all(session: AsyncSession, statement: Select[Any]) -> Sequence[M
     builds and compiles it: its cache key maps this statement's shape to SQL compiled once,
     and this call's values to that SQL's parameters, exactly as its own execution does. What
     is skipped is the execution and result machinery around the driver, which cost 2.3x the
-    driver's own time for one row (ADR-0012). Elsewhere (SQLite), and for statements with
-    render-time parameters (IN lists), it goes through SQLAlchemy as usual.
+    driver's own time for one row (ADR-0012). Elsewhere (SQLite), for statements with
+    render-time parameters (IN lists), and whenever the driver raises, it goes through
+    SQLAlchemy as usual, so errors and broken connections are handled in one place.
 
     The read joins the connection as it stands: inside the transaction if SQLAlchemy has
     started one (after a write), in autocommit before that. Writes never come here.
@@ -177,7 +178,8 @@ async def fetch_all(session: AsyncSession, statement: Select[Any]) -> Sequence[M
             dialect, compiled_cache=_POSTGRES_READS, column_keys=[]
         )
         assert isinstance(compiled, SQLCompiler)
-        if compiled.positiontup is not None and not compiled.literal_execute_params:
+        renders_at_execution = compiled.literal_execute_params or compiled.post_compile_params
+        if compiled.positiontup is not None and not renders_at_execution:
             values = compiled.construct_params(extracted_parameters=extracted)
             processors = compiled._bind_processors
             arguments = []
@@ -186,8 +188,14 @@ async def fetch_all(session: AsyncSession, statement: Select[Any]) -> Sequence[M
                 arguments.append(processor(values[name]) if callable(processor) else values[name])
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection
-            records = await driver.fetch(compiled.string, *arguments)
-            return [dict(record.items()) for record in records]
+            try:
+                records = await driver.fetch(compiled.string, *arguments)
+            except Exception:
+                # SQLAlchemy runs it again below: it translates the error into its own types
+                # and invalidates a broken connection, which the bare driver would not do.
+                records = None
+            if records is not None:
+                return [dict(record.items()) for record in records]
     result = await connection.execute(statement)
     rows: Sequence[Mapping[str, Any]] = result.mappings().all()
     return rows
