@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from taskapi.contract.models import TaskCreate, TaskUpdate
+from taskapi.core.config import Settings
+from taskapi.core.db import create_engine, create_sessionmaker
+from taskapi.tasks import service
+from taskapi.tasks.errors import TaskChanged
+from taskapi.tasks.service import StoredTask
+from taskapi.users.tables import UserRow
 from tests.conftest import SignedInUser
 
 pytestmark = pytest.mark.anyio
@@ -88,3 +97,68 @@ class TestRegisterUserRace:
             client.post("/api/v1/auth/register", json={**body, "email": "TWIN@example.com"}),
         )
         assert sorted(r.status_code for r in results) == [201, 409]
+
+
+class TestIfMatchIsEvaluatedAtWriteTime:
+    """The precondition is part of the UPDATE, so it sees the row as it is when written."""
+
+    @pytest.fixture
+    async def stale(self, settings: Settings) -> AsyncIterator[tuple[Any, StoredTask, StoredTask]]:
+        """A session maker, a task as first read, and the same task after another commit."""
+        engine = create_engine(settings)
+        sessions = create_sessionmaker(engine)
+        owner = uuid.uuid4()
+        async with sessions() as session, session.begin():
+            session.add(UserRow(id=owner, email=f"{owner.hex}@example.com", password_hash="x"))
+            await session.flush()
+            first = await service.create_task(
+                session=session, owner_id=owner, data=TaskCreate(title="first")
+            )
+        async with sessions() as session, session.begin():
+            newer = await service.update_task(
+                session=session,
+                owner_id=owner,
+                current=first,
+                data=TaskUpdate(title="changed meanwhile"),
+                if_match=None,
+            )
+        yield (sessions, owner), first, newer
+        await engine.dispose()
+
+    async def _patch(self, sessions: Any, owner: uuid.UUID, read: StoredTask, if_match: str) -> str:
+        async with sessions() as session, session.begin():
+            updated = await service.update_task(
+                session=session,
+                owner_id=owner,
+                current=read,
+                data=TaskUpdate(title="mine"),
+                if_match=if_match,
+            )
+            return updated.task.title
+
+    async def test_star_matches_the_version_changed_since_the_read(
+        self, stale: tuple[Any, StoredTask, StoredTask]
+    ) -> None:
+        (sessions, owner), first, _ = stale
+        assert await self._patch(sessions, owner, first, "*") == "mine"
+
+    async def test_the_current_etag_matches_even_after_a_stale_read(
+        self, stale: tuple[Any, StoredTask, StoredTask]
+    ) -> None:
+        (sessions, owner), first, newer = stale
+        assert await self._patch(sessions, owner, first, newer.etag) == "mine"
+
+    async def test_the_etag_that_was_read_no_longer_matches(
+        self, stale: tuple[Any, StoredTask, StoredTask]
+    ) -> None:
+        (sessions, owner), first, _ = stale
+        with pytest.raises(TaskChanged):
+            await self._patch(sessions, owner, first, first.etag)
+
+    async def test_another_tasks_etag_never_matches(
+        self, stale: tuple[Any, StoredTask, StoredTask]
+    ) -> None:
+        (sessions, owner), first, newer = stale
+        foreign = newer.etag.replace(newer.task.id.hex, uuid.uuid4().hex)
+        with pytest.raises(TaskChanged):
+            await self._patch(sessions, owner, first, foreign)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,16 +86,16 @@ class TaskRepository:
         return dict(result.mappings().one())
 
     async def update(
-        self, task_id: uuid.UUID, *, values: dict[str, Any], expected_version: int | None
+        self, task_id: uuid.UUID, *, values: dict[str, Any], versions: Collection[int] | None
     ) -> Mapping[str, Any] | None:
         """Apply `values` and bump the version in one statement; None when nothing matched.
 
-        With `expected_version`, the row must still be at that version (If-Match); the check
-        and the write are one atomic UPDATE, so two racing writers cannot both win.
+        With `versions`, the row must be at one of them (If-Match); the check and the write
+        are one atomic UPDATE, so two racing writers cannot both win.
         """
         condition = self._owned(task_id)
-        if expected_version is not None:
-            condition = and_(condition, T.version == expected_version)
+        if versions is not None:
+            condition = and_(condition, T.version.in_(versions))
         stmt = (
             update(TaskRow)
             .where(condition)
@@ -106,10 +106,10 @@ class TaskRepository:
         row = result.mappings().one_or_none()
         return dict(row) if row is not None else None
 
-    async def delete(self, task_id: uuid.UUID, *, expected_version: int | None) -> bool:
+    async def delete(self, task_id: uuid.UUID, *, versions: Collection[int] | None) -> bool:
         condition = self._owned(task_id)
-        if expected_version is not None:
-            condition = and_(condition, T.version == expected_version)
+        if versions is not None:
+            condition = and_(condition, T.version.in_(versions))
         result = await self._session.execute(delete(TaskRow).where(condition).returning(T.id))
         return result.first() is not None
 

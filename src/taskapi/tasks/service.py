@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,10 +49,27 @@ def etag_for(task_id: uuid.UUID, version: int) -> str:
     return f'"{task_id.hex}.{version}"'
 
 
-def if_match_satisfied(if_match: str, current_etag: str) -> bool:
-    """RFC 9110 If-Match with strong comparison: `*`, or one of the listed strong tags."""
+_ETAG = re.compile(r'"(?P<task>[0-9a-f]{32})\.(?P<version>[0-9]{1,18})"', re.ASCII)
+
+
+def matching_versions(if_match: str | None, task_id: uuid.UUID) -> frozenset[int] | None:
+    """The versions of this task that an If-Match header accepts; None means any version.
+
+    RFC 9110 strong comparison: `*` or no header accepts whatever is current; weak tags and
+    other tasks' tags accept nothing. The result becomes part of the UPDATE/DELETE, so the
+    precondition is evaluated against the row as it is when the change is made.
+    """
+    if if_match is None:
+        return None
     candidates = [part.strip() for part in if_match.split(",")]
-    return "*" in candidates or current_etag in candidates
+    if "*" in candidates:
+        return None
+    versions = set()
+    for candidate in candidates:
+        tag = _ETAG.fullmatch(candidate)
+        if tag is not None and tag["task"] == task_id.hex:
+            versions.add(int(tag["version"]))
+    return frozenset(versions)
 
 
 def _stored(row: Mapping[str, Any]) -> StoredTask:
@@ -138,40 +156,41 @@ async def update_task(
     data: TaskUpdate,
     if_match: str | None,
 ) -> StoredTask:
-    if if_match is not None and not if_match_satisfied(if_match, current.etag):
-        raise TaskChanged
+    versions = matching_versions(if_match, current.task.id)
     changes = _changes(data)
     if not changes:
-        return current  # nothing to change: same representation, same ETag
+        # Nothing to change: same representation, same ETag; the precondition still holds.
+        if versions is not None and current.version not in versions:
+            raise TaskChanged
+        return current
     repository = TaskRepository(session, owner_id=owner_id)
-    # Without If-Match the UPDATE sets only the fields sent, on whatever the row holds now, so
-    # concurrent patches of different fields both apply. With If-Match it must still be the
-    # version the client saw.
+    # The UPDATE sets only the fields sent, on whatever the row holds now, so concurrent
+    # patches of different fields both apply; with If-Match the row must also be at one of
+    # the versions the client named, checked by the same statement.
     row = await repository.update(
-        current.task.id,
-        values={**changes, "updated_at": utcnow()},
-        expected_version=current.version if if_match is not None else None,
+        current.task.id, values={**changes, "updated_at": utcnow()}, versions=versions
     )
     if row is None:
-        if await repository.exists(current.task.id):
-            raise TaskChanged
-        raise TaskNotFound(current.task.id)
+        raise await _why_not_applied(repository, current.task.id)
     return _stored(row)
+
+
+async def _why_not_applied(
+    repository: TaskRepository, task_id: uuid.UUID
+) -> TaskChanged | TaskNotFound:
+    """A conditional change matched no row: the version moved on, or the task is gone."""
+    if await repository.exists(task_id):
+        return TaskChanged()
+    return TaskNotFound(task_id)
 
 
 async def delete_task(
     *, session: AsyncSession, owner_id: uuid.UUID, current: StoredTask, if_match: str | None
 ) -> None:
-    if if_match is not None and not if_match_satisfied(if_match, current.etag):
-        raise TaskChanged
     repository = TaskRepository(session, owner_id=owner_id)
-    deleted = await repository.delete(
-        current.task.id, expected_version=current.version if if_match is not None else None
-    )
-    if not deleted:
-        if await repository.exists(current.task.id):
-            raise TaskChanged
-        raise TaskNotFound(current.task.id)
+    versions = matching_versions(if_match, current.task.id)
+    if not await repository.delete(current.task.id, versions=versions):
+        raise await _why_not_applied(repository, current.task.id)
 
 
 async def list_tasks(
