@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import MISSING
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,17 +171,15 @@ async def update_task(
         current.task.id, values={**changes, "updated_at": utcnow()}, versions=versions
     )
     if row is None:
-        raise await _why_not_applied(repository, current.task.id)
+        await _explain_no_match(repository, current.task.id)
     return _stored(row)
 
 
-async def _why_not_applied(
-    repository: TaskRepository, task_id: uuid.UUID
-) -> TaskChanged | TaskNotFound:
+async def _explain_no_match(repository: TaskRepository, task_id: uuid.UUID) -> NoReturn:
     """A conditional change matched no row: the version moved on, or the task is gone."""
     if await repository.exists(task_id):
-        return TaskChanged()
-    return TaskNotFound(task_id)
+        raise TaskChanged
+    raise TaskNotFound(task_id)
 
 
 async def delete_task(
@@ -190,7 +188,7 @@ async def delete_task(
     repository = TaskRepository(session, owner_id=owner_id)
     versions = matching_versions(if_match, current.task.id)
     if not await repository.delete(current.task.id, versions=versions):
-        raise await _why_not_applied(repository, current.task.id)
+        await _explain_no_match(repository, current.task.id)
 
 
 async def list_tasks(
