@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -87,6 +89,17 @@ class TestUpdateTaskRace:
             assert stored.status_code == 404
 
 
+class TestDeleteTaskRace:
+    async def test_deletes_with_the_same_if_match_give_one_204_and_then_404s(
+        self, client: httpx.AsyncClient, user: SignedInUser
+    ) -> None:
+        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
+        url = f"{TASKS}/{created.json()['id']}"
+        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        results = await asyncio.gather(*(client.delete(url, headers=headers) for _ in range(6)))
+        assert sorted(r.status_code for r in results) == [204] + [404] * 5
+
+
 class TestRegisterUserRace:
     async def test_same_email_at_once_gives_one_201_and_one_409(
         self, client: httpx.AsyncClient
@@ -162,3 +175,21 @@ class TestIfMatchIsEvaluatedAtWriteTime:
         foreign = newer.etag.replace(newer.task.id.hex, uuid.uuid4().hex)
         with pytest.raises(TaskChanged):
             await self._patch(sessions, owner, first, foreign)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+class TestSqliteReadersDoNotWaitForWriters:
+    async def test_a_get_completes_while_another_connection_holds_the_write_lock(
+        self, client: httpx.AsyncClient, user: SignedInUser, database_url: str
+    ) -> None:
+        holder = sqlite3.connect(database_url.split(":///", 1)[1], isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE users SET full_name = 'being written'")
+        try:
+            with anyio.fail_after(5):
+                response = await client.get("/api/v1/users/me", headers=user.headers)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert response.status_code == 200
+        assert response.json()["full_name"] is None  # the committed state, not the write

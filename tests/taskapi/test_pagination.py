@@ -75,7 +75,10 @@ def expected_order(tasks: list[dict[str, Any]], sort: str) -> list[str]:
     if key == "due_at":
         dated = [t for t in tasks if t["due_at"] is not None]
         undated = [t for t in tasks if t["due_at"] is None]
-        dated.sort(key=lambda t: (t["due_at"], t["id"].replace("-", "")), reverse=descending)
+        dated.sort(
+            key=lambda t: (datetime.fromisoformat(t["due_at"]), t["id"].replace("-", "")),
+            reverse=descending,
+        )
         undated.sort(key=lambda t: t["id"].replace("-", ""), reverse=descending)
         return [t["id"] for t in dated + undated]
     ordered = sorted(tasks, key=lambda t: (value(t), t["id"].replace("-", "")), reverse=descending)
@@ -247,6 +250,50 @@ class TestListTasksCursor:
         old_seen = [task_id for task_id in seen if task_id in existing]
         assert len(old_seen) == len(set(old_seen)) == 250
         assert set(old_seen) == existing
+
+    @pytest.mark.parametrize(
+        "sort",
+        [
+            "created_at",
+            "-created_at",
+            "due_at",
+            "-due_at",
+            "priority",
+            "-priority",
+            "title",
+            "-title",
+        ],
+    )
+    async def test_every_sort_survives_inserts_between_pages(
+        self, client: httpx.AsyncClient, user: SignedInUser, sort: str
+    ) -> None:
+        base = datetime(2026, 12, 1, tzinfo=UTC)
+
+        def body(i: int, prefix: str) -> dict[str, Any]:
+            # Colliding keys on purpose, and new tasks that sort before, among and after
+            # the ones already paged.
+            return {
+                "title": f"{prefix} {i % 4}",
+                "priority": ("low", "medium", "high")[i % 3],
+                "due_at": None if i % 5 == 0 else (base + timedelta(hours=i % 7)).isoformat(),
+            }
+
+        existing = {(await create(client, user, **body(i, "m")))["id"] for i in range(30)}
+        seen: list[str] = []
+        cursor = None
+        inserted = 0
+        for _ in range(100):
+            params = {"sort": sort, "limit": 7, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get(TASKS, params=params, headers=user.headers)).json()
+            seen.extend(t["id"] for t in page["items"])
+            for prefix in ("a", "z"):
+                await create(client, user, **body(inserted, prefix))
+                inserted += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        old_seen = [task_id for task_id in seen if task_id in existing]
+        assert len(old_seen) == len(set(old_seen)) == len(existing)
 
     async def test_cursor_with_other_filters_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser, varied: list[dict[str, Any]]

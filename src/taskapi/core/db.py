@@ -88,12 +88,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+# Execution option marking a connection that will only read (see get_session).
+READ_ONLY = "taskapi_read_only"
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """Foreign keys on, WAL, and BEGIN IMMEDIATE.
+    """Foreign keys on, WAL, and BEGIN IMMEDIATE for requests that may write.
 
     With a deferred BEGIN, two requests that read and then write the same row fail with
     "database is locked" instead of waiting; taking the write lock up front makes SQLite
-    serialise them, so conditional updates behave as they do on PostgreSQL.
+    serialise them, so conditional updates behave as they do on PostgreSQL. Read-only
+    requests begin deferred, so under WAL they never wait for a writer.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -107,7 +112,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -127,8 +133,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         if request.method in _SAFE_METHODS:
-            # GET and HEAD never write, so there is nothing to commit; closing the session
-            # rolls back whatever was opened, and enforces that they stay read-only.
+            # GET and HEAD never write: nothing to commit (closing the session rolls back),
+            # and the connection is marked read-only so SQLite need not take its write lock.
+            await session.connection(execution_options={READ_ONLY: True})
             yield session
             return
         try:

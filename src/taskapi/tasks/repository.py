@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     type_coerce,
     update,
 )
@@ -175,7 +176,17 @@ class TaskRepository:
 
 
 def _after(keys: list[tuple[ColumnElement[Any], bool, Any]]) -> ColumnElement[bool]:
-    """Rows strictly after the cursor in this ordering (row-value comparison, spelled out)."""
+    """Rows strictly after the cursor in this ordering.
+
+    When every key runs in one direction this is a row-value comparison, which both engines
+    turn into an index range (the page starts where the index says, however deep). Mixed
+    directions (descending due dates, whose no-date rows still come last) need the
+    spelled-out form.
+    """
+    if len({descending for _, descending, _ in keys}) == 1:
+        row = tuple_(*(expr for expr, _, _ in keys))
+        position = tuple(value for _, _, value in keys)
+        return row < position if keys[0][1] else row > position
     alternatives = []
     for i, (expr, descending, value) in enumerate(keys):
         earlier_equal = [e == v for e, _, v in keys[:i]]
