@@ -65,9 +65,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     _configure_logging(settings.log_level)
-    if settings.env == "development" and settings.jwt_secret.get_secret_value().startswith("dev-"):
+    if settings.jwt_secret is None:
         logger.warning(
-            "using the development JWT secret; set TASKAPI_JWT_SECRET outside development"
+            "TASKAPI_JWT_SECRET is not set: signing with a random per-process secret, so tokens "
+            "end with this process (development only; other environments refuse to start)"
         )
     contract = load_contract(settings.contract_path)
     info = contract["info"]
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         concurrency=settings.password_hash_concurrency,
     )
     app.state.token_service = TokenService(settings)
-    app.state.cursor_codec = CursorCodec(settings.jwt_secret.get_secret_value().encode())
+    app.state.cursor_codec = CursorCodec(settings.signing_secret.encode())
 
     install_problem_handlers(app)
     for router in (auth_router, users_router, tasks_router, health_router):

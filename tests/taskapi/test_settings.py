@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from taskapi.core.config import EXAMPLE_JWT_SECRET, Settings
+from taskapi.core.config import Settings
 from taskapi.main import create_app
 
 STRONG_SECRET = secrets.token_urlsafe(48)
@@ -30,8 +32,8 @@ class TestJwtSecretOutsideDevelopment:
     @pytest.mark.parametrize("env", ["production", "test"])
     @pytest.mark.parametrize(
         "secret",
-        [EXAMPLE_JWT_SECRET, "s" * 31, ""],
-        ids=["example-value", "31-bytes", "empty"],
+        ["change-me", "s" * 31, ""],
+        ids=["placeholder", "31-bytes", "empty"],
     )
     def test_weak_secret_is_refused_naming_the_setting(self, env: str, secret: str) -> None:
         with pytest.raises(ValidationError, match="TASKAPI_JWT_SECRET"):
@@ -85,11 +87,28 @@ class TestJwtSecretOutsideDevelopment:
 
 
 class TestDevelopmentDefaults:
-    def test_development_accepts_the_example_secret(self) -> None:
+    def test_development_without_a_secret_signs_with_a_random_one(self) -> None:
         settings = Settings()
 
         assert settings.env == "development"
-        assert settings.jwt_secret.get_secret_value() == EXAMPLE_JWT_SECRET
+        assert settings.jwt_secret is None
+        assert len(settings.signing_secret.encode()) >= 32
+        assert Settings().signing_secret == settings.signing_secret  # stable in one process
+
+    def test_the_random_secret_differs_between_processes(self) -> None:
+        probe = "from taskapi.core.config import Settings; print(Settings().signing_secret)"
+        runs = {
+            subprocess.run(
+                [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+            ).stdout
+            for _ in range(2)
+        }
+        assert len(runs) == 2
+
+    def test_a_configured_secret_is_used_in_development_too(self) -> None:
+        settings = Settings(jwt_secret="short but mine")
+
+        assert settings.signing_secret == "short but mine"
 
     def test_app_starts_in_development_and_warns_about_the_secret(
         self, caplog: pytest.LogCaptureFixture

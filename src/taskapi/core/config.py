@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+import secrets
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The value shipped in examples; accepted only in development.
-EXAMPLE_JWT_SECRET = "dev-only-insecure-secret-change-me-0000000000"  # noqa: S105
 MIN_SECRET_BYTES = 32
+# Development without TASKAPI_JWT_SECRET signs with this: random per process, so a deploy
+# that forgets TASKAPI_ENV never signs with a value anyone else knows.
+_EPHEMERAL_DEVELOPMENT_SECRET = secrets.token_urlsafe(48)
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_echo: bool = False
 
-    jwt_secret: SecretStr = SecretStr(EXAMPLE_JWT_SECRET)
+    jwt_secret: SecretStr | None = None
     jwt_issuer: str = "taskapi"
     jwt_audience: str = "taskapi"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
@@ -62,8 +63,8 @@ class Settings(BaseSettings):
     def _refuse_weak_secret_outside_development(self) -> Settings:
         if self.env == "development":
             return self
-        secret = self.jwt_secret.get_secret_value()
-        if secret == EXAMPLE_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret is not None else ""
+        if len(secret.encode()) < MIN_SECRET_BYTES:
             msg = (
                 f"TASKAPI_JWT_SECRET must be set to a random value of at least "
                 f"{MIN_SECRET_BYTES} bytes when TASKAPI_ENV={self.env}"
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return self
 
-    @cached_property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+    @property
+    def signing_secret(self) -> str:
+        """The key for access tokens and list cursors."""
+        if self.jwt_secret is None:
+            return _EPHEMERAL_DEVELOPMENT_SECRET
+        return self.jwt_secret.get_secret_value()

@@ -20,7 +20,7 @@ current_request_id: ContextVar[str] = ContextVar("current_request_id", default="
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_DOCS_PATHS = ("/docs", "/redoc")
+_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -48,7 +48,7 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
-        strict_csp = not scope["path"].startswith(_DOCS_PATHS)
+        strict_csp = scope["path"] not in _DOCS_PATHS
         started = False
 
         async def send_with_headers(message: Message) -> None:

@@ -60,7 +60,7 @@ class InvalidTokenError(Exception):
 
 class TokenService:
     def __init__(self, settings: Settings) -> None:
-        self._secret = settings.jwt_secret.get_secret_value()
+        self._secret = settings.signing_secret
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._ttl = settings.access_token_ttl_seconds

@@ -6,10 +6,10 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskapi.contract.models import Health, Status
+from taskapi.core.db import ping
 from taskapi.core.errors import ServiceUnavailable
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -26,8 +26,8 @@ async def liveness() -> Health:
 async def readiness(request: Request) -> Health:
     engine: AsyncEngine = request.app.state.engine
     try:
-        async with asyncio.timeout(_READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(_READINESS_TIMEOUT_SECONDS):
+            await ping(engine)
     except Exception as exc:
         logger.warning("readiness check failed: %s", exc.__class__.__name__)
         raise ServiceUnavailable("The database is not answering.") from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -207,16 +207,7 @@ async def list_tasks(
         else None,
     )
     sort = SortSpec.parse(query.sort or _DEFAULT_SORT)
-    filters_fingerprint = fingerprint(
-        {
-            "status": filters.status,
-            "priority": filters.priority,
-            "tag": filters.tag,
-            "q": filters.text,
-            "due_before": filters.due_before,
-            "due_after": filters.due_after,
-        }
-    )
+    filters_fingerprint = fingerprint(asdict(filters))
     after = (
         codec.decode(query.cursor, sort=sort, filters_fingerprint=filters_fingerprint)
         if query.cursor is not MISSING

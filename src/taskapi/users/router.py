@@ -11,5 +11,5 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 @router.get("/me", operation_id="getCurrentUser", response_model=UserResponse)
-async def get_current_user(user: CurrentUser) -> UserResponse:
+async def read_current_user(user: CurrentUser) -> UserResponse:
     return user
