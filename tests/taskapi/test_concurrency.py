@@ -25,13 +25,18 @@ pytestmark = pytest.mark.anyio
 TASKS = "/api/v1/tasks"
 
 
+async def race_target(client: httpx.AsyncClient, user: SignedInUser) -> tuple[str, dict[str, str]]:
+    """A new task's URL, and the caller's headers with If-Match set to its ETag."""
+    created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
+    assert created.status_code == 201
+    return f"{TASKS}/{created.json()['id']}", {**user.headers, "If-Match": created.headers["ETag"]}
+
+
 class TestUpdateTaskRace:
     async def test_two_patches_with_the_same_if_match_give_one_200_and_one_412(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
-        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
-        url = f"{TASKS}/{created.json()['id']}"
-        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        url, headers = await race_target(client, user)
         results = await asyncio.gather(
             client.patch(url, json={"title": "left"}, headers=headers),
             client.patch(url, json={"title": "right"}, headers=headers),
@@ -46,9 +51,7 @@ class TestUpdateTaskRace:
     async def test_many_racers_exactly_one_wins(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
-        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
-        url = f"{TASKS}/{created.json()['id']}"
-        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        url, headers = await race_target(client, user)
         results = await asyncio.gather(
             *(client.patch(url, json={"title": f"racer {i}"}, headers=headers) for i in range(8))
         )
@@ -57,8 +60,7 @@ class TestUpdateTaskRace:
     async def test_unconditional_patches_of_different_fields_both_apply(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
-        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
-        url = f"{TASKS}/{created.json()['id']}"
+        url, _ = await race_target(client, user)
         results = await asyncio.gather(
             client.patch(url, json={"status": "done"}, headers=user.headers),
             client.patch(url, json={"priority": "high"}, headers=user.headers),
@@ -71,9 +73,7 @@ class TestUpdateTaskRace:
     async def test_conditional_delete_racing_an_update_never_deletes_the_new_version(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
-        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
-        url = f"{TASKS}/{created.json()['id']}"
-        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        url, headers = await race_target(client, user)
         update, removal = await asyncio.gather(
             client.patch(url, json={"title": "updated"}, headers=headers),
             client.delete(url, headers=headers),
@@ -93,9 +93,7 @@ class TestDeleteTaskRace:
     async def test_deletes_with_the_same_if_match_give_one_204_and_then_404s(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
-        created = await client.post(TASKS, json={"title": "race"}, headers=user.headers)
-        url = f"{TASKS}/{created.json()['id']}"
-        headers = {**user.headers, "If-Match": created.headers["ETag"]}
+        url, headers = await race_target(client, user)
         results = await asyncio.gather(*(client.delete(url, headers=headers) for _ in range(6)))
         assert sorted(r.status_code for r in results) == [204] + [404] * 5
 

@@ -212,3 +212,9 @@ async def fetch_all(session: AsyncSession, statement: Select[Any]) -> Sequence[M
     result = await connection.execute(statement)
     rows: Sequence[Mapping[str, Any]] = result.mappings().all()
     return rows
+
+
+async def fetch_one(session: AsyncSession, statement: Select[Any]) -> Mapping[str, Any] | None:
+    """The first row of a read-only SELECT (see fetch_all), or None."""
+    rows = await fetch_all(session, statement)
+    return rows[0] if rows else None

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskapi.core.db import fetch_all
+from taskapi.core.db import fetch_all, fetch_one
 from taskapi.tasks.pagination import PRIORITY_RANK, Position, SortSpec
 from taskapi.tasks.tables import TaskRow
 
@@ -71,12 +71,17 @@ class TaskRepository:
     def _readable(self, *columns: Any) -> Select[Any]:
         return select(*columns).where(T.owner_id == self._owner_id)
 
-    def _owned(self, task_id: uuid.UUID) -> ColumnElement[bool]:
-        return and_(T.id == task_id, T.owner_id == self._owner_id)
+    def _owned(
+        self, task_id: uuid.UUID, versions: Collection[int] | None = None
+    ) -> ColumnElement[bool]:
+        """This owner's task; with `versions`, only while it is at one of them (If-Match)."""
+        condition = and_(T.id == task_id, T.owner_id == self._owner_id)
+        if versions is not None:
+            condition = and_(condition, T.version.in_(versions))
+        return condition
 
     async def get(self, task_id: uuid.UUID) -> Mapping[str, Any] | None:
-        rows = await fetch_all(self._session, self._readable(*TASK_COLUMNS).where(T.id == task_id))
-        return rows[0] if rows else None
+        return await fetch_one(self._session, self._readable(*TASK_COLUMNS).where(T.id == task_id))
 
     async def exists(self, task_id: uuid.UUID) -> bool:
         return bool(await fetch_all(self._session, self._readable(T.id).where(T.id == task_id)))
@@ -94,12 +99,9 @@ class TaskRepository:
         With `versions`, the row must be at one of them (If-Match); the check and the write
         are one atomic UPDATE, so two racing writers cannot both win.
         """
-        condition = self._owned(task_id)
-        if versions is not None:
-            condition = and_(condition, T.version.in_(versions))
         stmt = (
             update(TaskRow)
-            .where(condition)
+            .where(self._owned(task_id, versions))
             .values(**values, version=T.version + 1)
             .returning(*TASK_COLUMNS)
         )
@@ -108,10 +110,8 @@ class TaskRepository:
         return dict(row) if row is not None else None
 
     async def delete(self, task_id: uuid.UUID, *, versions: Collection[int] | None) -> bool:
-        condition = self._owned(task_id)
-        if versions is not None:
-            condition = and_(condition, T.version.in_(versions))
-        result = await self._session.execute(delete(TaskRow).where(condition).returning(T.id))
+        statement = delete(TaskRow).where(self._owned(task_id, versions)).returning(T.id)
+        result = await self._session.execute(statement)
         return result.first() is not None
 
     async def list_page(

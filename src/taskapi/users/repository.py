@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from taskapi.core.db import fetch_all
+from taskapi.core.db import fetch_one
 from taskapi.users.tables import UserRow
 
 U = UserRow.__table__.c  # type: ignore[attr-defined]
@@ -27,16 +27,14 @@ class UserRepository:
 
     async def get_account(self, user_id: uuid.UUID) -> Mapping[str, Any] | None:
         """The public fields of one user (no password hash), as a plain row; a hot path."""
-        rows = await fetch_all(
+        return await fetch_one(
             self._session,
             select(U.id, U.email, U.full_name, U.created_at).where(U.id == user_id),
         )
-        return rows[0] if rows else None
 
     async def get_credentials(self, email: str) -> Mapping[str, Any] | None:
         """Id and password hash for a sign-in; nothing else is read."""
-        rows = await fetch_all(self._session, select(U.id, U.password_hash).where(U.email == email))
-        return rows[0] if rows else None
+        return await fetch_one(self._session, select(U.id, U.password_hash).where(U.email == email))
 
     async def get_by_email(self, email: str) -> UserRow | None:
         result = await self._session.execute(select(UserRow).where(col(UserRow.email) == email))
