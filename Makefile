@@ -7,7 +7,17 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev run migrate test check lint typecheck contract-check generate fuzz bench bench-cli sdd-check clean
+.PHONY: help install dev run migrate test check lint typecheck contract-check contract-lint client-generator generate fuzz bench bench-cli sdd-check clean
+
+# Tools that are not Python dependencies of the project live inside .venv too, so `make clean`
+# removes them and nothing is committed for them (no lock file, no registry address).
+# Redocly CLI comes from npm and needs Node.js 20.19+ (or 22.12+).
+REDOCLY_VERSION := 2.77.0
+NODE_TOOLS := $(VENV)/node
+REDOCLY := $(NODE_TOOLS)/node_modules/.bin/redocly
+# openapi-python-client gets a virtualenv of its own: it requires Typer < 0.28, the project 0.29.
+CLIENT_GENERATOR := openapi-python-client==0.29.1
+CLIENT_GENERATOR_VENV := $(VENV)/tools/openapi-python-client
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,7 +44,7 @@ migrate: install ## Apply database migrations (TASKAPI_DATABASE_URL, default: SQ
 run: migrate ## Serve the API on http://$(HOST):$(PORT) (Swagger UI at /docs)
 	$(BIN)/uvicorn taskapi.main:create_app --factory --host $(HOST) --port $(PORT)
 
-test: dev ## Run the whole test suite (PostgreSQL tests skip visibly without a server)
+test: dev client-generator ## Run the whole test suite (PostgreSQL tests skip visibly without a server)
 	$(BIN)/python -m pytest
 
 lint: dev
@@ -48,10 +58,31 @@ contract-check: dev ## Validate the contract and fail if the generated models ar
 	$(BIN)/openapi-spec-validator openapi/openapi.yaml
 	$(BIN)/datamodel-codegen --check
 
+contract-lint: ## Lint the contract with Redocly CLI (rules: redocly.yaml; needs Node.js 20.19+)
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+	    && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1)'; then \
+	    { [ -f $(NODE_TOOLS)/.redocly-$(REDOCLY_VERSION) ] || $(MAKE) --no-print-directory $(NODE_TOOLS)/.redocly-$(REDOCLY_VERSION); } \
+	    && echo "redocly lint" && REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint; \
+	else \
+	    reason="contract-lint: Node.js 20.19+ or 22.12+ with npm is needed to lint the contract (found: $$(node --version 2>/dev/null || echo none))"; \
+	    case "$${CI:-}" in ""|0|false) echo "$$reason; SKIPPED" >&2;; *) echo "$$reason; FAILED under CI" >&2; exit 1;; esac; \
+	fi
+
+$(NODE_TOOLS)/.redocly-$(REDOCLY_VERSION): | $(BIN)/python
+	npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix $(NODE_TOOLS) @redocly/cli@$(REDOCLY_VERSION)
+	@touch $@
+
+client-generator: $(CLIENT_GENERATOR_VENV)/.installed ## Install openapi-python-client for the generated-client test
+
+$(CLIENT_GENERATOR_VENV)/.installed: Makefile | $(BIN)/python
+	$(PYTHON) -m venv $(CLIENT_GENERATOR_VENV)
+	$(CLIENT_GENERATOR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(CLIENT_GENERATOR)
+	@touch $@
+
 sdd-check: dev
 	$(BIN)/sdd check
 
-check: lint typecheck contract-check sdd-check ## ruff, mypy --strict, contract validation, model drift, sdd check
+check: lint typecheck contract-check contract-lint sdd-check ## ruff, mypy --strict, contract validation and lint, model drift, sdd check
 
 generate: dev ## Regenerate src/taskapi/contract/models.py from the contract
 	$(BIN)/datamodel-codegen

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from taskapi.auth.errors import NotAuthenticated
-from taskapi.contract.models import UserResponse
+from taskapi.contract.models import User
 from taskapi.core.db import SessionDep
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
 from taskapi.users.repository import UserRepository
@@ -36,7 +36,7 @@ async def get_current_user(
     token: Annotated[str | None, Depends(_bearer)],
     tokens: TokenServiceDep,
     session: SessionDep,
-) -> UserResponse:
+) -> User:
     if not token:
         raise NotAuthenticated("Send a bearer access token in the Authorization header.")
     try:
@@ -46,7 +46,7 @@ async def get_current_user(
     account = await UserRepository(session).get_account(user_id)
     if account is None:
         raise NotAuthenticated("The user this token was issued to no longer exists.")
-    return UserResponse.model_validate(account)
+    return User.model_validate(account)
 
 
-CurrentUser = Annotated[UserResponse, Depends(get_current_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]

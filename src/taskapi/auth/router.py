@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Response, status
 
 from taskapi.auth import service
 from taskapi.auth.dependencies import PasswordHasherDep, TokenServiceDep
-from taskapi.contract.models import Token, TokenRequest, TokenType, UserRequest, UserResponse
+from taskapi.contract.models import Token, TokenRequest, TokenType, User, UserCreate
 from taskapi.core.db import SessionDep
 from taskapi.users.service import to_contract
 
@@ -19,11 +19,11 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "/register",
     operation_id="registerUser",
     status_code=status.HTTP_201_CREATED,
-    response_model=UserResponse,
+    response_model=User,
 )
 async def register_user(
-    data: UserRequest, session: SessionDep, hasher: PasswordHasherDep, response: Response
-) -> UserResponse:
+    data: UserCreate, session: SessionDep, hasher: PasswordHasherDep, response: Response
+) -> User:
     user = await service.register_user(session=session, hasher=hasher, data=data)
     response.headers["Location"] = "/api/v1/users/me"
     return to_contract(user)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskapi.auth.errors import EmailAlreadyRegistered, InvalidCredentials
-from taskapi.contract.models import UserRequest
+from taskapi.contract.models import UserCreate
 from taskapi.core.db import release_connection
 from taskapi.core.security import PasswordHasher
 from taskapi.users.repository import EmailTakenError, UserRepository
@@ -19,7 +19,7 @@ def normalise_email(email: str) -> str:
 
 
 async def register_user(
-    *, session: AsyncSession, hasher: PasswordHasher, data: UserRequest
+    *, session: AsyncSession, hasher: PasswordHasher, data: UserCreate
 ) -> UserRow:
     # Hash before touching the database: no connection (or SQLite write lock) is held while
     # Argon2 runs, and a taken email costs the same time as a free one.

@@ -11,10 +11,10 @@ from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel
 from taskapi.contract.base import ContractModel
 
 
-class UserRequest(ContractModel):
+class UserCreate(ContractModel):
     """
-    A registered user. `password` is only ever sent (write-only); `id` and `created_at`
-    are only ever received (read-only).
+    A registration: what a client sends to `registerUser`. The server-owned fields (`id`,
+    `created_at`) are not part of it, and `password` appears in no response.
 
     """
 
@@ -41,54 +41,24 @@ class UserRequest(ContractModel):
         ),
     ] = MISSING
     password: Annotated[
-        str, Field(description="Between 8 and 128 characters.", max_length=128, min_length=8)
-    ]
-
-
-class UserResponse(ContractModel):
-    """
-    A registered user. `password` is only ever sent (write-only); `id` and `created_at`
-    are only ever received (read-only).
-
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: UUID
-    email: Annotated[
         str,
         Field(
-            description="An email address; compared case-insensitively.",
-            examples=["ada@example.com"],
-            max_length=254,
-            min_length=3,
-            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$",
+            description="Between 8 and 128 characters; stored only as an Argon2 hash.",
+            max_length=128,
+            min_length=8,
         ),
     ]
-    full_name: Annotated[
-        str | None | MISSING,
-        Field(
-            description="How the user likes to be addressed.",
-            max_length=200,
-            min_length=1,
-            pattern="^[^\\x00]*$",
-        ),
-    ] = MISSING
-    created_at: AwareDatetime
 
 
 class User(ContractModel):
     """
-    A registered user. `password` is only ever sent (write-only); `id` and `created_at`
-    are only ever received (read-only).
-
+    A registered user, as the server returns it. Its password is never returned.
     """
 
     model_config = ConfigDict(
         extra="forbid",
     )
-    id: UUID
+    id: Annotated[UUID, Field(description="Assigned by the server at registration.")]
     email: Annotated[
         str,
         Field(
@@ -100,18 +70,17 @@ class User(ContractModel):
         ),
     ]
     full_name: Annotated[
-        str | None | MISSING,
+        str | None,
         Field(
             description="How the user likes to be addressed.",
             max_length=200,
             min_length=1,
             pattern="^[^\\x00]*$",
         ),
-    ] = MISSING
-    password: Annotated[
-        str, Field(description="Between 8 and 128 characters.", max_length=128, min_length=8)
     ]
-    created_at: AwareDatetime
+    created_at: Annotated[
+        AwareDatetime, Field(description="When the account was registered (UTC).")
+    ]
 
 
 class GrantType(StrEnum):
