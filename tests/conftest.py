@@ -23,6 +23,9 @@ from tests.support_db import (
     postgres_server,
 )
 
+# Headless-browser fixtures (browser, page, page_events) for any test that needs them.
+pytest_plugins = ("tests.support_browser",)
+
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

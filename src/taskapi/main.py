@@ -23,6 +23,7 @@ from taskapi.core.middleware import (
     install_request_id_logging,
 )
 from taskapi.core.security import PasswordHasher, TokenService
+from taskapi.docs.router import router as docs_router
 from taskapi.health.router import router as health_router
 from taskapi.tasks.pagination import CursorCodec
 from taskapi.tasks.router import router as tasks_router
@@ -78,10 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=info["version"],
         summary=info.get("summary"),
         openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url="/redoc",
+        # The docs pages are this app's own (taskapi.docs): offline assets, a strict policy.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=_lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
     )
     # The contract is the product: serve it as written, never FastAPI's derived schema.
     app.openapi = partial(lambda document: document, contract)  # type: ignore[method-assign]
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in (auth_router, users_router, tasks_router, health_router):
         app.include_router(router)
+    if settings.docs_enabled:
+        app.include_router(docs_router)
 
     # Added innermost first: the request context wraps everything, so even a 413 from the
     # body limit or a CORS rejection carries a request id and the security headers.

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     contract_path: Path = _REPO_ROOT / "openapi" / "openapi.yaml"
     log_level: str = "INFO"
+    # Swagger UI at /docs and ReDoc at /redoc: on by default, off in production unless
+    # TASKAPI_DOCS=true. /openapi.json is always served: clients and generators need it.
+    docs: bool | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -72,6 +75,10 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg)
         return self
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.docs if self.docs is not None else self.env != "production"
 
     @property
     def signing_secret(self) -> str:

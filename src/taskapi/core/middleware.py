@@ -20,14 +20,13 @@ current_request_id: ContextVar[str] = ContextVar("current_request_id", default="
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-# The docs pages load Swagger UI / ReDoc assets, so only API responses get the strict policy.
+# Every response gets the strict policy unless it sets its own (the docs pages do).
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
@@ -48,7 +47,6 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
-        strict_csp = scope["path"] not in _DOCS_PATHS
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -59,8 +57,7 @@ class RequestContextMiddleware:
                 headers["X-Request-ID"] = request_id
                 for name, value in _SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if strict_csp:
-                    headers.setdefault("Content-Security-Policy", _API_CSP)
+                headers.setdefault("Content-Security-Policy", _API_CSP)
             await send(message)
 
         try:

@@ -1,0 +1,1 @@
+"""Swagger UI and ReDoc, served from installed assets under a policy that allows only them."""
