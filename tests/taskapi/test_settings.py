@@ -86,6 +86,65 @@ class TestJwtSecretOutsideDevelopment:
             Settings()
 
 
+class TestAnySetSecretMustBeStrong:
+    """A weak secret is refused even when TASKAPI_ENV is left at its development default."""
+
+    @pytest.mark.parametrize(
+        "secret", ["changeme", "s" * 31, ""], ids=["placeholder", "31", "empty"]
+    )
+    def test_weak_secret_is_refused_in_development(self, secret: str) -> None:
+        with pytest.raises(ValidationError, match="TASKAPI_JWT_SECRET"):
+            Settings(jwt_secret=secret)
+
+    def test_weak_secret_from_the_environment_stops_the_app(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("TASKAPI_JWT_SECRET", "changeme")
+
+        with pytest.raises(ValidationError, match="TASKAPI_JWT_SECRET"):
+            create_app()
+
+
+class TestRefusalsDoNotEchoInput:
+    """A refused setting is named, never shown: the input may be a secret or a password."""
+
+    @pytest.mark.parametrize("env", ["development", "production"])
+    def test_weak_secret_is_not_in_the_error(self, env: str) -> None:
+        secret = "Qz9-hunter2-Kv"
+
+        with pytest.raises(ValidationError) as raised:
+            Settings(env=env, jwt_secret=secret)
+
+        message = str(raised.value)
+        assert "TASKAPI_JWT_SECRET" in message
+        assert "input_value" not in message
+        for start in range(len(secret) - 3):
+            assert secret[start : start + 4] not in message
+
+    def test_database_password_is_not_in_the_error(self) -> None:
+        # A refusal of the whole configuration used to print every input, URL included.
+        with pytest.raises(ValidationError) as raised:
+            Settings(env="production", database_url="postgresql://app:pa55word-xyz@db/tasks")
+
+        assert "TASKAPI_JWT_SECRET" in str(raised.value)
+        assert "pa55word" not in str(raised.value)
+
+    def test_start_up_failure_prints_no_part_of_the_secret(self, clean_environment: Path) -> None:
+        secret = "jwQZ-hunter2-Xk"
+        completed = subprocess.run(
+            [sys.executable, "-c", "from taskapi.main import create_app; create_app()"],
+            env={**os.environ, "TASKAPI_ENV": "production", "TASKAPI_JWT_SECRET": secret},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+        assert completed.returncode != 0
+        assert "TASKAPI_JWT_SECRET" in completed.stderr
+        for start in range(len(secret) - 3):
+            assert secret[start : start + 4] not in completed.stderr
+
+
 class TestDevelopmentDefaults:
     def test_development_without_a_secret_signs_with_a_random_one(self) -> None:
         settings = Settings()
@@ -106,9 +165,9 @@ class TestDevelopmentDefaults:
         assert len(runs) == 2
 
     def test_a_configured_secret_is_used_in_development_too(self) -> None:
-        settings = Settings(jwt_secret="short but mine")
+        settings = Settings(jwt_secret=STRONG_SECRET)
 
-        assert settings.signing_secret == "short but mine"
+        assert settings.signing_secret == STRONG_SECRET
 
     def test_app_starts_in_development_and_warns_about_the_secret(
         self, caplog: pytest.LogCaptureFixture

@@ -18,7 +18,13 @@ _REPO_ROOT = Path(__file__).resolve().parents[3]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TASKAPI_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="TASKAPI_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # A refused setting must not be echoed into logs: the input may be a secret or a
+        # database URL with a password in it. The error still names the setting.
+        hide_input_in_errors=True,
     )
 
     env: Literal["development", "test", "production"] = "development"
@@ -63,15 +69,26 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
-    def _refuse_weak_secret_outside_development(self) -> Settings:
-        if self.env == "development":
+    def _refuse_weak_secret(self) -> Settings:
+        """Any secret that is set must be strong; only development may leave it unset.
+
+        An unset secret in development means a random one per process (see
+        `signing_secret`); a weak value someone typed is refused in every environment,
+        because a deploy that forgets TASKAPI_ENV would otherwise sign with it.
+        """
+        if self.jwt_secret is None and self.env == "development":
             return self
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret is not None else ""
         if len(secret.encode()) < MIN_SECRET_BYTES:
+            when = (
+                "whenever it is set"
+                if self.jwt_secret is not None
+                else f"when TASKAPI_ENV={self.env}"
+            )
             msg = (
-                f"TASKAPI_JWT_SECRET must be set to a random value of at least "
-                f"{MIN_SECRET_BYTES} bytes when TASKAPI_ENV={self.env}"
-                " (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                f"TASKAPI_JWT_SECRET must be a random value of at least {MIN_SECRET_BYTES} "
+                f"bytes {when} (generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
             raise ValueError(msg)
         return self
