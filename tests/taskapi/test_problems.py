@@ -8,28 +8,23 @@ import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
-import jsonschema
 import pytest
-import yaml
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from taskapi.core.db import SessionDep
 from taskapi.main import create_app
+from tests.api_helpers import assert_problem
 from tests.conftest import SignedInUser, make_settings
 
 pytestmark = pytest.mark.anyio
 
-PROBLEM = "application/problem+json"
 REGISTER = "/api/v1/auth/register"
 TASKS = "/api/v1/tasks"
 ONE_MIB = 1_048_576
 GENERATED_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
-CONTRACT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -37,29 +32,6 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cross-origin-resource-policy": "same-origin",
 }
-
-
-def _problem_validator() -> jsonschema.protocols.Validator:
-    contract = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
-    schema = {"$ref": "#/components/schemas/Problem", "components": contract["components"]}
-    return jsonschema.Draft202012Validator(schema)
-
-
-PROBLEM_SCHEMA = _problem_validator()
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The one error shape: RFC 9457 members, the contract's schema, the request id twice."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    PROBLEM_SCHEMA.validate(body)
-    assert {"type", "title", "status", "detail", "instance", "request_id"} <= set(body)
-    assert body["status"] == status
-    assert body["instance"] == response.request.url.path
-    assert body["request_id"] == response.headers["x-request-id"]
-    assert body["detail"]
-    return body
 
 
 def registration(email: str = "ada@example.com") -> bytes:

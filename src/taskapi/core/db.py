@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Select, event, text
+from sqlalchemy import DateTime, MetaData, Select, Text, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.engine.url import make_url
@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import LRUCache
 from sqlmodel import SQLModel
@@ -75,17 +77,54 @@ def ensure_sqlite_directory(database_url: str) -> None:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
+    # Database errors end up in logs; their parameters are user data (owner ids, titles,
+    # emails), so SQLAlchemy is told to leave them out of error messages and echo.
     if url.get_backend_name() == "sqlite":
         ensure_sqlite_directory(settings.database_url)
-        engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=settings.db_echo, hide_parameters=True, connect_args={"timeout": 30}
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         url,
         echo=settings.db_echo,
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+
+
+class unicode_lower(FunctionElement[str]):  # noqa: N801 - named like the SQL function it is
+    """`lower()` that folds every script, not only ASCII, on both engines.
+
+    SQLite's built-in `lower()` folds ASCII only, and PostgreSQL's follows the column's
+    collation, which is "C" for titles (so that they sort by code point). On PostgreSQL this
+    is `lower()` under the ICU root collation; on SQLite a function each connection
+    registers (see _configure_sqlite) that applies Python's `str.lower`, the same mapping
+    the service applies to the search text.
+    """
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(unicode_lower, "postgresql")
+def _unicode_lower_postgresql(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    (argument,) = element.clauses
+    return f'lower(({compiler.process(argument, **kw)}) COLLATE "und-x-icu")'
+
+
+@compiles(unicode_lower)
+def _unicode_lower_sqlite(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{_SQLITE_UNICODE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+_SQLITE_UNICODE_LOWER = "taskapi_unicode_lower"
+
+
+def _python_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
 
 
 # Execution option marking a connection that will only read (see get_session).
@@ -109,6 +148,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        dbapi_connection.create_function(
+            _SQLITE_UNICODE_LOWER, 1, _python_lower, deterministic=True
+        )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

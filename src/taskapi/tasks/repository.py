@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskapi.core.db import fetch_all, fetch_one
+from taskapi.core.db import fetch_all, fetch_one, unicode_lower
 from taskapi.tasks.pagination import PRIORITY_RANK, Position, SortSpec
 from taskapi.tasks.tables import TaskRow
 
@@ -138,8 +138,8 @@ class TaskRepository:
             pattern = "%" + _escape_like(filters.text.lower()) + "%"
             clauses.append(
                 or_(
-                    func.lower(T.title).like(pattern, escape="\\"),
-                    func.lower(func.coalesce(T.description, "")).like(pattern, escape="\\"),
+                    unicode_lower(T.title).like(pattern, escape="\\"),
+                    unicode_lower(func.coalesce(T.description, "")).like(pattern, escape="\\"),
                 )
             )
         if filters.tag is not None:

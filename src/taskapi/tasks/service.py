@@ -29,6 +29,7 @@ from taskapi.core.errors import ValidationFailed
 from taskapi.tasks.errors import TaskChanged, TaskNotFound
 from taskapi.tasks.pagination import PRIORITY_RANK, CursorCodec, Position, SortSpec, fingerprint
 from taskapi.tasks.repository import TaskFilters, TaskRepository
+from taskapi.tasks.tables import MAX_VERSION
 
 _DEFAULT_SORT = TaskSort.field_created_at
 
@@ -68,7 +69,11 @@ def matching_versions(if_match: str | None, task_id: uuid.UUID) -> frozenset[int
     for candidate in candidates:
         tag = _ETAG.fullmatch(candidate)
         if tag is not None and tag["task"] == task_id.hex:
-            versions.add(int(tag["version"]))
+            version = int(tag["version"])
+            # A version the column cannot hold was never issued: it matches nothing (412),
+            # and must not reach the database, where PostgreSQL would reject the parameter.
+            if version <= MAX_VERSION:
+                versions.add(version)
     return frozenset(versions)
 
 

@@ -16,6 +16,8 @@ TAG_LIST = JSON().with_variant(JSONB(), "postgresql")
 # Titles sort by code point on both engines (SQLite compares bytes), so a page boundary
 # means the same thing everywhere and does not depend on the server's locale.
 TITLE = String(200).with_variant(String(200, collation="C"), "postgresql")
+# The largest version the INTEGER column holds on every engine (PostgreSQL's int4).
+MAX_VERSION = 2**31 - 1
 
 
 class TaskRow(SQLModel, table=True):
