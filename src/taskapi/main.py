@@ -18,8 +18,10 @@ from taskapi.core.db import create_engine, create_sessionmaker
 from taskapi.core.errors import contract_path_methods, install_problem_handlers
 from taskapi.core.middleware import (
     BodySizeLimitMiddleware,
+    MediaTypeMiddleware,
     ProblemCORSMiddleware,
     RequestContextMiddleware,
+    contract_body_media_types,
     install_request_id_logging,
 )
 from taskapi.core.security import PasswordHasher, TokenService
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the request context wraps everything, so even a 413 from the
     # body limit or a CORS rejection carries a request id and the security headers.
+    app.add_middleware(MediaTypeMiddleware, body_media_types=contract_body_media_types(contract))
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

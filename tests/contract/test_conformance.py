@@ -49,7 +49,8 @@ from tests.contract.conftest import CONTRACT_PATH, REPO_ROOT
 
 DOCS_PATHS = frozenset({"/openapi.json", "/docs", "/docs/assets/{name}", "/redoc"})
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-BODY_STATUSES = frozenset({400, 413})  # malformed body; body over the size limit
+# Malformed body; body over the size limit; body in a media type the operation does not declare.
+BODY_STATUSES = frozenset({400, 413, 415})
 
 Parameter = tuple[str, str, bool]  # name, in, required
 
@@ -318,7 +319,11 @@ def test_error_analysis_follows_calls_into_services(route_app: FastAPI) -> None:
     finder = _RaiseFinder()
     for call in _dependency_calls(routes[("GET", "/api/v1/tasks/{task_id}")].dependant):
         finder.visit(call)
-    assert {error.__name__ for error in finder.raised} == {"TaskNotFound", "NotAuthenticated"}
+    assert {error.__name__ for error in finder.raised} == {
+        "TaskNotFound",
+        "NotAuthenticated",
+        "InvalidToken",
+    }
 
 
 # --- What the app serves --------------------------------------------------------------------

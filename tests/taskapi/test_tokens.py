@@ -66,10 +66,13 @@ def valid_claims(user_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def assert_401_problem(response: httpx.Response) -> dict[str, Any]:
+INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
+
+
+def assert_401_problem(response: httpx.Response, challenge: str = "Bearer") -> dict[str, Any]:
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == PROBLEM
-    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["www-authenticate"] == challenge
     body: dict[str, Any] = response.json()
     assert body["status"] == 401
     assert body["request_id"] == response.headers["x-request-id"]
@@ -158,14 +161,14 @@ class TestIssueToken:
         assert comparable(wrong_password) == comparable(unknown_email)
         assert wrong_password.json()["request_id"] != unknown_email.json()["request_id"]
 
-    async def test_json_body_instead_of_form_is_422(
+    async def test_json_body_instead_of_form_is_415(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
         response = await client.post(
             TOKEN, json={"username": user.email, "password": user.password}
         )
 
-        assert response.status_code == 422
+        assert response.status_code == 415
         assert response.headers["content-type"] == PROBLEM
         assert "access_token" not in response.text
 
@@ -366,6 +369,10 @@ class TestBearerAuthentication:
 async def assert_refused_everywhere(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> list[dict[str, Any]]:
+    """401 on every protected route; RFC 6750's error code only when a bearer token was sent."""
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    challenge = INVALID_TOKEN_CHALLENGE if scheme == "Bearer" and token.strip() else "Bearer"
     return [
-        assert_401_problem(await client.get(route, headers=headers)) for route in PROTECTED_ROUTES
+        assert_401_problem(await client.get(route, headers=headers), challenge)
+        for route in PROTECTED_ROUTES
     ]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from taskapi.auth.errors import NotAuthenticated
+from taskapi.auth.errors import InvalidToken, NotAuthenticated
 from taskapi.contract.models import User
 from taskapi.core.db import SessionDep
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
@@ -42,10 +42,10 @@ async def get_current_user(
     try:
         user_id = tokens.user_id_from_access_token(token)
     except InvalidTokenError as exc:
-        raise NotAuthenticated(str(exc)) from exc
+        raise InvalidToken(str(exc)) from exc
     account = await UserRepository(session).get_account(user_id)
     if account is None:
-        raise NotAuthenticated("The user this token was issued to no longer exists.")
+        raise InvalidToken("The user this token was issued to no longer exists.")
     return User.model_validate(account)
 
 

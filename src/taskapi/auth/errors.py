@@ -24,3 +24,15 @@ class InvalidCredentials(Unauthorized):
 class NotAuthenticated(Unauthorized):
     slug = "unauthorized"
     title = "Unauthorized"
+
+
+class InvalidToken(Unauthorized):
+    """A bearer token was sent but cannot be used (RFC 6750 §3.1 `invalid_token`).
+
+    A request with no token at all gets the bare challenge (NotAuthenticated): RFC 6750 says
+    not to send an error code when no credentials were presented.
+    """
+
+    slug = "unauthorized"
+    title = "Unauthorized"
+    challenge = 'Bearer error="invalid_token"'

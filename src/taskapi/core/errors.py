@@ -55,9 +55,11 @@ class Unauthorized(DomainError):
     status = 401
     slug = "unauthorized"
     title = "Unauthorized"
+    # RFC 6750 §3: the challenge; subclasses add an error code when a token was presented.
+    challenge: ClassVar[str] = "Bearer"
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, headers={"WWW-Authenticate": self.challenge})
 
 
 class PreconditionFailed(DomainError):
@@ -217,10 +219,15 @@ def contract_path_methods(contract: Mapping[str, Any]) -> list[tuple[re.Pattern[
     """
     index = []
     for template, item in (contract.get("paths") or {}).items():
-        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
         methods = sorted(m.upper() for m in item if m in _HTTP_METHODS)
-        index.append((re.compile(f"^{pattern}$"), methods))
+        index.append((contract_path_pattern(template), methods))
     return index
+
+
+def contract_path_pattern(template: str) -> re.Pattern[str]:
+    """The request paths a contract path template (`/api/v1/tasks/{task_id}`) matches."""
+    pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+    return re.compile(f"^{pattern}$")
 
 
 def _allowed_methods(request: Request, fallback: str | None) -> str | None:

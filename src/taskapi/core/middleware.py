@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
+from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskapi.core.errors import BodyTooLarge, payload_too_large_response, problem_response
+from taskapi.core.errors import (
+    BodyTooLarge,
+    contract_path_pattern,
+    payload_too_large_response,
+    problem_response,
+)
 
 logger = logging.getLogger("taskapi.request")
 
@@ -28,6 +35,10 @@ _SECURITY_HEADERS = {
 }
 # Every response gets the strict policy unless it sets its own (the docs pages do).
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Everything under /api/ is one user's data (or a credential): no cache, shared or private,
+# may keep a copy. A route that wants something else sets its own Cache-Control.
+_API_PREFIX = "/api/"
+_NO_STORE = "no-store"
 
 
 class RequestContextMiddleware:
@@ -47,6 +58,7 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
+        private = scope["path"].startswith(_API_PREFIX)
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -58,6 +70,8 @@ class RequestContextMiddleware:
                 for name, value in _SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", _API_CSP)
+                if private:
+                    headers.setdefault("Cache-Control", _NO_STORE)
             await send(message)
 
         try:
@@ -173,10 +187,14 @@ class ProblemCORSMiddleware(CORSMiddleware):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            # Lifespan (and websocket) scopes have no headers; reading them here made the
+            # server give up on the lifespan, so shutdown never disposed the engine.
+            await self.app(scope, receive, send)
+            return
         headers = Headers(scope=scope)
         is_preflight = (
-            scope["type"] == "http"
-            and scope["method"] == "OPTIONS"
+            scope["method"] == "OPTIONS"
             and "origin" in headers
             and "access-control-request-method" in headers
         )
@@ -202,3 +220,78 @@ class ProblemCORSMiddleware(CORSMiddleware):
             headers=kept,
         )
         await problem(scope, receive, send)
+
+
+# (path pattern, method) → the request media types the contract declares for that operation.
+BodyMediaTypes = list[tuple[re.Pattern[str], str, frozenset[str]]]
+
+
+def contract_body_media_types(contract: Mapping[str, Any]) -> BodyMediaTypes:
+    index = []
+    for template, item in (contract.get("paths") or {}).items():
+        pattern = contract_path_pattern(template)
+        for method, operation in item.items():
+            content = (
+                (operation.get("requestBody") or {}).get("content")
+                if isinstance(operation, dict)
+                else None
+            )
+            if content:
+                index.append((pattern, method.upper(), frozenset(content)))
+    return index
+
+
+class MediaTypeMiddleware:
+    """415 for a body whose Content-Type is not one the contract declares for the operation.
+
+    Without it, a JSON body sent as text/plain is parsed anyway by some routes and refused
+    with a misleading 422 by others; clients deserve to be told what to send.
+    """
+
+    def __init__(self, app: ASGIApp, *, body_media_types: BodyMediaTypes) -> None:
+        self.app = app
+        self.body_media_types = body_media_types
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accepted = self._accepted(scope["method"], scope["path"])
+        if accepted is not None and _has_body(scope):
+            sent = _media_type(scope)
+            if sent not in accepted:
+                listed = ", ".join(sorted(accepted))
+                what = f"a body of type {sent}" if sent else "a body without a Content-Type"
+                response = problem_response(
+                    scope,
+                    status=415,
+                    slug="unsupported-media-type",
+                    title="Unsupported media type",
+                    detail=f"This operation accepts {listed}; the request sent {what}.",
+                    headers={f"Accept-{scope['method'].title()}": listed},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _accepted(self, method: str, path: str) -> frozenset[str] | None:
+        for pattern, declared_method, media_types in self.body_media_types:
+            if declared_method == method and pattern.match(path):
+                return media_types
+        return None
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+def _media_type(scope: Scope) -> str:
+    """The request's media type without parameters, lower-cased ('' when there is none)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media_type: str = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            return media_type
+    return ""
