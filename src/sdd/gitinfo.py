@@ -76,3 +76,33 @@ def user_name(start: Path) -> str | None:
         if name:
             return name
     return None
+
+
+def create_branch(root: Path, name: str) -> None:
+    """Create branch ``name`` at HEAD and switch to it (``git switch -c``)."""
+    import shutil
+    import subprocess
+
+    from sdd.errors import SddError
+
+    git = shutil.which("git")
+    if git is None:
+        raise SddError("--branch needs git on PATH")
+    completed = subprocess.run(  # noqa: S603 - a fixed git command, no shell
+        [git, "switch", "--quiet", "-c", name],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        detail = " ".join((completed.stderr or completed.stdout).split()) or "git switch failed"
+        raise SddError(f"cannot create branch {name!r}: {detail}")
+
+
+def require_repository(root: Path) -> None:
+    """Fail before anything is written when ``root`` is not inside a git work tree."""
+    from sdd.errors import SddError
+
+    if find_git_dir(root) is None:
+        raise SddError(f"--branch needs a git repository; {root} is not in one")

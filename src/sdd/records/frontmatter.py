@@ -102,6 +102,12 @@ def parse(block: FrontMatter) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
+def parse_repaired(block: FrontMatter) -> dict[str, Any]:
+    """Strict parse after repairing the one known Spec-Kit Plus quirk (``[- none]``)."""
+    repaired = _DASH_IN_FLOW.sub(r"\1[\2]", block.yaml_text)
+    return parse(FrontMatter(repaired, block.first_line, block.closing_line, block.body))
+
+
 def parse_lenient(block: FrontMatter) -> dict[str, Any]:
     """Best-effort parse for listing records found in the wild; never raises."""
     try:

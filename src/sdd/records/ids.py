@@ -25,7 +25,8 @@ from pathlib import Path
 from sdd.errors import SddError
 
 STALE_AFTER_SECONDS = 600.0
-MAX_NUMBER = 999_999
+# How many taken numbers a writer steps over before giving up (never reached in practice).
+MAX_ATTEMPTS = 10_000
 
 
 def ensure_state_dir(state_dir: Path) -> None:
@@ -92,7 +93,7 @@ def allocate(
         number = requested
     else:
         number = max(used, default=0) + 1
-    while number <= MAX_NUMBER:
+    for _ in range(MAX_ATTEMPTS):
         with _reserved(folder / str(number)) as reserved:
             if reserved and number not in taken():
                 try:
@@ -102,7 +103,7 @@ def allocate(
         if requested is not None:
             raise SddError(f"number {requested} is already taken")
         number += 1
-    raise SddError(f"no free number left for {kind}")
+    raise SddError(f"no free number for {kind} after {MAX_ATTEMPTS} attempts")
 
 
 def write_file(path: Path, text: str) -> None:

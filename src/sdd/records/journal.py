@@ -73,6 +73,14 @@ def complete_pending(*, root: Path, state_dir: Path) -> bool:
     return True
 
 
+def _stored(path: Path, root: Path) -> str:
+    """Journal paths are relative to the root; a folder given from outside stays absolute."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
 def write_together(updates: list[tuple[Path, str]], *, root: Path, state_dir: Path) -> None:
     """Replace or create every ``(path, text)`` in ``updates`` as one journaled step."""
     ensure_state_dir(state_dir)
@@ -82,9 +90,7 @@ def write_together(updates: list[tuple[Path, str]], *, root: Path, state_dir: Pa
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = temporary_sibling(path, "sdd-pending")
             write_file(temporary, text)
-            renames.append(
-                (temporary.relative_to(root).as_posix(), path.relative_to(root).as_posix())
-            )
+            renames.append((_stored(temporary, root), _stored(path, root)))
         journal = state_dir / JOURNAL_NAME
         staged = temporary_sibling(journal)
         write_file(staged, json.dumps({"renames": renames}, indent=2))

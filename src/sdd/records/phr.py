@@ -1,16 +1,18 @@
-"""Prompt History Records: create, route, list, show and search them.
+"""Prompt History Records: create, route, find, list, show and search them.
 
-Ids are unique across the whole ``history/prompts`` tree (Spec-Kit Plus numbering), so
-allocation scans every route folder and reserves numbers in one place (see ``ids``).
+As in Spec-Kit Plus, a PHR's id is unique within its route folder (``constitution/``,
+``general/`` or the feature's folder), not across the whole tree: ``history/prompts/001-a/0003``
+and ``history/prompts/002-b/0003`` are two records. ``FEATURE/ID`` names one; a bare id names one
+only where it is unique. File names may be ``NNNN-slug.stage.prompt.md``, ``NNN-...`` or
+``PHR-NNNN-...``; ``scan_phrs`` is the one function that finds them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import re
-import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +22,29 @@ from sdd.errors import RecordNotFoundError, SddError
 from sdd.gitinfo import current_branch
 from sdd.naming import require_feature_name, require_title, slugify
 from sdd.project import Project
-from sdd.records.frontmatter import parse_lenient, split
+from sdd.records.common import (
+    NOT_RECORDED,
+    Problem,
+    as_list,
+    as_text,
+    fenced,
+    first_heading,
+    matching_lines,
+    read_text,
+    record_id,
+)
+from sdd.records.frontmatter import FrontMatterError, parse, parse_lenient, split
 from sdd.records.ids import allocate, publish_file
 from sdd.records.schema import LINK_KEYS, STAGES
-from sdd.specs import feature_names
+from sdd.specs import feature_names, spec_folders
 from sdd.templates import load_template, render
 
 UNROUTED_STAGES = ("constitution", "general")
-PHR_NAME = re.compile(r"^(\d+)-(.+?)\.([A-Za-z]+)\.prompt\.md$")
-_NUMBERED = re.compile(r"^(\d+)-")
-_FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})")
-NOT_RECORDED = "_Not recorded._"
+PHR_NAME = re.compile(
+    r"^(?P<prefix>PHR[-_])?(?P<id>\d+)-(?P<slug>.+?)(?:\.(?P<stage>[A-Za-z]+))?(?:\.prompt)?\.md$",
+    re.IGNORECASE,
+)
+_SKIPPED = frozenset({"readme.md", "index.md"})
 
 
 def require_stage(stage: str) -> str:
@@ -48,36 +62,54 @@ def match_feature(project: Project, name: str) -> str | None:
     return prefixed[0] if len(prefixed) == 1 else None
 
 
+@dataclass(frozen=True)
+class FeatureChoice:
+    feature: str | None
+    source: str  # --feature | SPECIFY_FEATURE | branch | highest-numbered spec | none
+    note: str | None = None
+
+
 def resolve_feature(
     project: Project, *, stage: str, explicit: str | None, environ: Mapping[str, str]
-) -> str | None:
-    """The feature a record belongs to: ``--feature``, ``SPECIFY_FEATURE``, then the branch.
+) -> FeatureChoice:
+    """The feature a record belongs to, as Spec-Kit Plus decides it.
 
-    Records of the unrouted stages only carry a feature when one is given explicitly.
+    ``--feature``, then ``SPECIFY_FEATURE``, then the git branch when it names a spec, then
+    the highest-numbered spec. Records of the unrouted stages only carry a feature when one
+    is given explicitly.
     """
-    for value, source in ((explicit, "--feature"), (environ.get("SPECIFY_FEATURE"), "env")):
+    for value, source in (
+        (explicit, "--feature"),
+        (environ.get("SPECIFY_FEATURE"), "SPECIFY_FEATURE"),
+    ):
         if value:
             require_feature_name(value)
             matched = match_feature(project, value)
+            note = None
             if matched is None and stage not in UNROUTED_STAGES:
-                print(
-                    f"sdd: warning: no folder specs/{value} or specs/NNN-{value}; "
-                    f"recording under {value!r} as given ({source})",
-                    file=sys.stderr,
+                note = (
+                    f"no folder specs/{value} or specs/NNN-{value}; "
+                    f"recording under {value!r} as given ({source})"
                 )
-            return matched or value
+            return FeatureChoice(matched or value, source, note)
     if stage in UNROUTED_STAGES:
-        return None
+        return FeatureChoice(None, "none")
     branch = current_branch(project.root)
+    names = feature_names(project)
     if branch:
-        names = set(feature_names(project))
         for candidate in (branch, branch.rsplit("/", 1)[-1]):
             if candidate in names:
-                return candidate
+                return FeatureChoice(candidate, "branch")
+    folders = spec_folders(project)
+    if folders:
+        chosen = folders[-1][2].name
+        why = f"branch {branch!r} names no spec" if branch else "no branch"
+        note = f"feature {chosen}: the highest-numbered spec ({why}); pass --feature to choose"
+        return FeatureChoice(chosen, "highest-numbered spec", note)
     raise SddError(
-        f"cannot tell which feature this {stage!r} record belongs to "
-        f"(branch {branch or 'unknown'!r} matches no folder in specs/): pass --feature NNN-name, "
-        "set SPECIFY_FEATURE, or use --stage general"
+        f"cannot tell which feature this {stage!r} record belongs to: there is no spec in "
+        f"{project.relative(project.specs_dir)}/ and the branch {branch or 'unknown'!r} names "
+        "none; pass --feature NNN-name, set SPECIFY_FEATURE, or use --stage general"
     )
 
 
@@ -87,14 +119,6 @@ def route_for(stage: str, feature: str | None) -> str:
     if not feature:
         raise SddError(f"stage {stage!r} needs a feature")
     return feature
-
-
-def fenced(text: str) -> str:
-    """``text`` in a code fence longer than any backtick run inside it, so it stays verbatim."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    body = text if text.endswith("\n") else text + "\n"
-    return f"{fence}text\n{body}{fence}"
 
 
 @dataclass
@@ -126,22 +150,8 @@ class CreatedPhr:
     stage: str
     feature: str | None
     route: str
-
-
-def parse_links(values: Sequence[str]) -> dict[str, str | None]:
-    """``key=value`` options into the four link slots; unknown or repeated keys are errors."""
-    links: dict[str, str | None] = dict.fromkeys(LINK_KEYS)
-    seen: set[str] = set()
-    for item in values:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or key not in LINK_KEYS or not value.strip():
-            raise SddError(f"--link {item!r}: expected one of {', '.join(LINK_KEYS)}=VALUE")
-        if key in seen:
-            raise SddError(f"--link {key}= given twice")
-        seen.add(key)
-        links[key] = value.strip()
-    return links
+    feature_source: str = "none"
+    note: str | None = None
 
 
 def _unique(values: Sequence[str]) -> list[str]:
@@ -156,37 +166,75 @@ def _outcome(data: PhrInput) -> str:
     return f"- Impact: not recorded\n- Files: {files}\n- Tests: {tests}"
 
 
-def numbered_files(folder: Path) -> list[Path]:
-    """Markdown files named ``N...-*.md`` anywhere below ``folder``, skipping dot-folders."""
+def phr_files(folder: Path) -> list[Path]:
+    """Every Markdown file below ``folder`` (READMEs and dot-folders aside), sorted."""
     found: list[Path] = []
-    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir():
-                found += numbered_files(Path(entry.path))
-            elif entry.name.endswith(".md") and _NUMBERED.match(entry.name):
-                found.append(Path(entry.path))
-    return found
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            found += phr_files(Path(entry.path))
+        elif entry.name.lower().endswith(".md") and entry.name.lower() not in _SKIPPED:
+            found.append(Path(entry.path))
+    return sorted(found)
 
 
-def taken_ids(project: Project) -> set[int]:
-    """Every PHR number in use, from file names alone (fast: no file is opened)."""
-    return {int(path.name.split("-", 1)[0]) for path in numbered_files(project.prompts_dir)}
+def _taken_in(folder: Path) -> set[int]:
+    """Ids used in one route folder, from file names alone (fast: no file is opened)."""
+    taken: set[int] = set()
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return taken
+    for entry in entries:
+        match = PHR_NAME.match(entry.name)
+        if match and entry.is_file():
+            taken.add(int(match.group("id")))
+    return taken
+
+
+@dataclass(frozen=True)
+class NameStyle:
+    prefix: str = ""
+    width: int = 4
+
+
+def name_style(project: Project, folder: Path) -> NameStyle:
+    """The file-name convention of the folder's records, else of the whole tree."""
+    for place in (folder, project.prompts_dir):
+        names = [path.name for path in (phr_files(place) if place != folder else _files_in(folder))]
+        matches = [m for m in map(PHR_NAME.match, names) if m is not None]
+        if matches:
+            prefix = Counter(m.group("prefix") or "" for m in matches).most_common(1)[0][0]
+            width = Counter(len(m.group("id")) for m in matches).most_common(1)[0][0]
+            return NameStyle(prefix, width)
+    return NameStyle()
+
+
+def _files_in(folder: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(folder) if e.is_file() and e.name.endswith(".md")]
+    except FileNotFoundError:
+        return []
 
 
 def create_phr(
     project: Project, data: PhrInput, *, environ: Mapping[str, str] | None = None
 ) -> CreatedPhr:
-    """Validate everything, then reserve an id and publish the record in one go."""
+    """Validate everything, then reserve an id in the route folder and publish the record."""
     title = require_title(data.title)
     stage = require_stage(data.stage)
-    feature = resolve_feature(
+    choice = resolve_feature(
         project,
         stage=stage,
         explicit=data.feature,
         environ=environ if environ is not None else os.environ,
     )
+    feature = choice.feature
     route = route_for(stage, feature)
     slug = slugify(title)
     links = dict.fromkeys(LINK_KEYS) | dict(data.links)
@@ -216,18 +264,22 @@ def create_phr(
     }
     render(template, values | {"ID": 1, "ID4": "0001"}, source=source)  # fail before reserving
     folder = project.prompts_dir / route
+    style = name_style(project, folder)
 
     def publish(number: int) -> Path:
         text = render(template, values | {"ID": number, "ID4": f"{number:04d}"}, source=source)
-        return publish_file(folder / f"{number:04d}-{slug}.{stage}.prompt.md", text)
+        name = f"{style.prefix}{number:0{style.width}d}-{slug}.{stage}.prompt.md"
+        return publish_file(folder / name, text)
 
     number, path = allocate(
         state_dir=project.state_dir,
-        kind="prompts",
-        taken=lambda: taken_ids(project),
+        kind=f"prompts-{route}",
+        taken=lambda: _taken_in(folder),
         publish=publish,
     )
-    return CreatedPhr(number, path, project.relative(path), stage, feature, route)
+    return CreatedPhr(
+        number, path, project.relative(path), stage, feature, route, choice.source, choice.note
+    )
 
 
 @dataclass
@@ -245,9 +297,17 @@ class PhrRecord:
     labels: list[str]
     front_matter: dict[str, Any]
     text: str
+    yaml_error: FrontMatterError | None = None
+    name_id: int | None = None
+
+    @property
+    def ref(self) -> str:
+        local = str(self.id) if self.id is not None else self.path.stem
+        return f"{self.route}/{local}" if self.route else local
 
     def summary(self) -> dict[str, Any]:
         return {
+            "ref": self.ref,
             "id": self.id,
             "title": self.title,
             "stage": self.stage,
@@ -259,85 +319,87 @@ class PhrRecord:
         }
 
 
-def _as_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _as_list(value: object) -> list[str]:
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    # Spec-Kit Plus writes "- none" for an empty list.
-    return [str(item) for item in items if item is not None and str(item).strip().lower() != "none"]
-
-
-def record_id(raw: str | None, parsed: object, filename: str) -> int | None:
-    """The id as written: ``0010`` stays 10 although YAML 1.1 would read it as octal 8."""
-    if raw is not None:
-        digits = raw.strip("\"' ")
-        if digits.isdigit():
-            return int(digits, 10)
-    if isinstance(parsed, int) and not isinstance(parsed, bool):
-        return parsed
-    match = _NUMBERED.match(filename)
-    return int(match.group(1)) if match else None
-
-
-def jsonable(value: Any) -> Any:
-    """Front matter values made JSON-safe (dates become ISO strings)."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [jsonable(item) for item in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def read_phr(project: Project, path: Path) -> PhrRecord:
-    text = path.read_text(encoding="utf-8", errors="replace")
+def read_phr(project: Project, path: Path) -> PhrRecord | Problem:
+    relative = project.relative(path)
+    text, why = read_text(path)
+    if text is None:
+        return Problem(relative, 1, "unreadable", str(why))
     block = split(text)
-    data = parse_lenient(block) if block is not None else {}
-    name_match = PHR_NAME.match(path.name)
-    route = (
-        path.parent.relative_to(project.prompts_dir).as_posix()
-        if path.parent != project.prompts_dir
-        else ""
-    )
-    title = _as_text(data.get("title"))
+    data: dict[str, Any] = {}
+    yaml_error: FrontMatterError | None = None
+    if block is not None:
+        try:
+            data = parse(block)
+        except FrontMatterError as exc:
+            yaml_error = exc
+            data = parse_lenient(block)
+    name = PHR_NAME.match(path.name)
+    try:
+        route = path.parent.relative_to(project.prompts_dir).as_posix()
+    except ValueError:
+        route = ""
+    route = "" if route == "." else route
+    title = as_text(data.get("title"))
     if title is None:
-        heading = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
-        title = heading.group(1).strip() if heading else None
-    stage = _as_text(data.get("stage")) or (name_match.group(3) if name_match else None)
-    feature = _as_text(data.get("feature"))
+        title = first_heading(text)[0]
+    stage = as_text(data.get("stage")) or (
+        name.group("stage") if name and name.group("stage") else None
+    )
+    feature = as_text(data.get("feature"))
     if feature is not None and feature.strip().lower() in ("", "none"):
         feature = None  # Spec-Kit Plus writes "none" for general records
-    if feature is None and route not in UNROUTED_STAGES and route:
+    if feature is None and route and route not in UNROUTED_STAGES:
         feature = route
+    name_id = int(name.group("id")) if name else None
+    found_id = record_id(block.raw_value("id") if block else None, data.get("id"), "")
+    if found_id is None:
+        found_id = name_id
+    if found_id is None:
+        return Problem(
+            relative,
+            1,
+            "no-id",
+            "cannot tell this PHR's id: name it NNNN-slug.<stage>.prompt.md or give it an id",
+        )
     return PhrRecord(
-        id=record_id(block.raw_value("id") if block else None, data.get("id"), path.name),
+        id=name_id if name_id is not None else found_id,
         title=title,
         stage=stage,
-        date=_as_text(data.get("date")),
+        date=as_text(data.get("date") or data.get("date_iso")),
         feature=feature,
         route=route,
         path=path,
-        relative_path=project.relative(path),
-        labels=_as_list(data.get("labels")),
+        relative_path=relative,
+        labels=as_list(data.get("labels")),
         front_matter=data,
         text=text,
+        yaml_error=yaml_error,
+        name_id=name_id,
     )
 
 
+@dataclass
+class PhrScan:
+    records: list[PhrRecord]
+    problems: list[Problem]
+
+
+def scan_phrs(project: Project) -> PhrScan:
+    """Every PHR below the prompts folder, and every file there that is not readable as one."""
+    records: list[PhrRecord] = []
+    problems: list[Problem] = []
+    for path in phr_files(project.prompts_dir):
+        result = read_phr(project, path)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            records.append(result)
+    records.sort(key=lambda record: (record.route, record.id or 0, record.relative_path))
+    return PhrScan(records, problems)
+
+
 def all_phrs(project: Project) -> list[PhrRecord]:
-    records = [read_phr(project, path) for path in numbered_files(project.prompts_dir)]
-    return sorted(records, key=lambda record: (record.id or 0, record.relative_path))
+    return scan_phrs(project).records
 
 
 def _same_feature(record: PhrRecord, wanted: str) -> bool:
@@ -347,8 +409,8 @@ def _same_feature(record: PhrRecord, wanted: str) -> bool:
     return wanted in names or wanted_stripped in names | stripped
 
 
-def list_phrs(
-    project: Project,
+def filter_phrs(
+    records: Sequence[PhrRecord],
     *,
     feature: str | None = None,
     stage: str | None = None,
@@ -358,7 +420,7 @@ def list_phrs(
     if stage is not None:
         require_stage(stage)
     selected = []
-    for record in all_phrs(project):
+    for record in records:
         if feature and not _same_feature(record, feature):
             continue
         if stage and record.stage != stage:
@@ -371,78 +433,66 @@ def list_phrs(
     return selected
 
 
-def find_phr(project: Project, ref: str, *, cwd: Path) -> PhrRecord:
-    """The PHR ``ref`` names: an id, a path, a file name, or a slug."""
+def list_phrs(
+    project: Project,
+    *,
+    feature: str | None = None,
+    stage: str | None = None,
+    labels: Sequence[str] = (),
+    since: dt.date | None = None,
+) -> list[PhrRecord]:
+    return filter_phrs(all_phrs(project), feature=feature, stage=stage, labels=labels, since=since)
+
+
+def find_phr(
+    project: Project, ref: str, *, cwd: Path, records: Sequence[PhrRecord] | None = None
+) -> PhrRecord:
+    """The PHR ``ref`` names: ``FEATURE/ID``, a path, a file name, a slug, or a unique bare id."""
     ref = ref.strip()
+    if not ref:
+        raise SddError("a PHR reference must not be empty")
     for candidate in (cwd / ref, project.root / ref):
         if ref.endswith(".md") and candidate.is_file():
-            return read_phr(project, candidate.resolve())
-    records = all_phrs(project)
-    if ref.isdigit():
-        matches = [record for record in records if record.id == int(ref)]
+            result = read_phr(project, candidate.resolve())
+            if isinstance(result, Problem):
+                raise SddError(f"{result.path}: {result.message}")
+            return result
+    pool = list(records) if records is not None else all_phrs(project)
+    route, _, local = ref.rpartition("/")
+    if local.isdigit():
+        matches = [
+            record
+            for record in pool
+            if record.id == int(local) and (not route or _route_matches(record, route))
+        ]
     else:
         matches = [
             record
-            for record in records
-            if ref in (record.path.name, record.path.name.removesuffix(".md"))
-            or ((m := PHR_NAME.match(record.path.name)) is not None and m.group(2) == ref)
+            for record in pool
+            if local in (record.path.name, record.path.name.removesuffix(".md"))
+            or ((m := PHR_NAME.match(record.path.name)) is not None and m.group("slug") == local)
         ]
+        if route:
+            matches = [record for record in matches if _route_matches(record, route)]
     if not matches:
         raise RecordNotFoundError(f"no PHR matches {ref!r}")
     if len(matches) > 1:
-        paths = ", ".join(record.relative_path for record in matches)
-        raise SddError(f"{ref!r} matches several PHRs: {paths}")
+        refs = ", ".join(f"{record.ref} ({record.relative_path})" for record in matches)
+        raise SddError(f"{ref!r} matches several PHRs: {refs}; name one as FEATURE/ID or by path")
     return matches[0]
 
 
-def sections(text: str) -> dict[str, str]:
-    """Body sections by ``## `` heading; a section that is one code fence is unwrapped."""
-    result: dict[str, str] = {}
-    block = split(text)
-    body = block.body if block is not None else text
-    current: str | None = None
-    lines: list[str] = []
-    fence: str | None = None
-
-    def flush() -> None:
-        if current is not None:
-            result[current] = _unfence("\n".join(lines).strip("\n"))
-
-    for line in body.split("\n"):
-        if fence is None and line.startswith("## "):
-            flush()
-            current, lines = line[3:].strip(), []
-            continue
-        opener = _FENCE_OPEN.match(line)
-        if opener and fence is None:
-            fence = opener.group(1)
-        elif fence is not None and line.strip() == fence:
-            fence = None
-        lines.append(line)
-    flush()
-    return result
-
-
-def _unfence(section: str) -> str:
-    lines = section.split("\n")
-    opener = _FENCE_OPEN.match(lines[0]) if lines else None
-    if opener and len(lines) >= 2 and lines[-1].strip() == opener.group(1):
-        return "\n".join(lines[1:-1])
-    return section
+def _route_matches(record: PhrRecord, route: str) -> bool:
+    return route == record.route or _same_feature(record, route)
 
 
 def search_phrs(project: Project, needle: str) -> list[tuple[PhrRecord, list[tuple[int, str]]]]:
     """Records whose text contains ``needle`` (case-insensitive), with the matching lines."""
     if not needle:
         raise SddError("search text must not be empty")
-    wanted = needle.casefold()
     hits = []
     for record in all_phrs(project):
-        lines = [
-            (number, line.strip())
-            for number, line in enumerate(record.text.splitlines(), start=1)
-            if wanted in line.casefold()
-        ]
+        lines = matching_lines(record.text, needle)
         if lines:
             hits.append((record, lines))
     return hits

@@ -1,0 +1,54 @@
+"""The ``sdd`` command line: the root application and its wiring, nothing else.
+
+Each command group is one module in this package exposing ``app``; adding one is one import
+and one ``add_typer`` line below. Heavy modules (PyYAML, the record readers, the MCP SDK) are
+imported inside the commands that need them, so start-up stays cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from sdd import __version__
+from sdd.cli import adr, mcp, phr, project, spec
+from sdd.cli.application import CommandGroup, application
+
+app = CommandGroup(
+    name="sdd",
+    help="Specs, prompt history and decision records for spec-first projects.",
+    add_completion=True,
+)
+app.add_typer(project.app)
+app.add_typer(spec.app, name="spec")
+app.add_typer(phr.app, name="phr")
+app.add_typer(adr.app, name="adr")
+app.add_typer(mcp.app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        application().emit({"name": "sdd", "version": __version__}, text=f"sdd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version."),
+    ] = False,
+) -> None:
+    """Specs, prompt history and decision records for spec-first projects."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        # Records and JSON are UTF-8 everywhere, whatever the console's code page.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="backslashreplace")
+    app(prog_name="sdd")

@@ -1,0 +1,23 @@
+"""``sdd mcp``: serve sdd's operations to coding agents over MCP (stdio)."""
+
+from __future__ import annotations
+
+from sdd.cli.application import CommandGroup
+
+app = CommandGroup()
+
+
+@app.command("mcp")
+def mcp_command() -> None:
+    """Serve list/show/search, new PHR/ADR/spec, status changes and check over MCP (stdio)."""
+    from sdd.errors import SddError
+
+    try:
+        from sdd.mcp_server import serve
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and exc.name.split(".")[0] == "mcp":
+            raise SddError(
+                "sdd mcp needs the MCP SDK, an optional extra: pip install 'specfirst-taskapi[mcp]'"
+            ) from None
+        raise
+    serve()
