@@ -157,6 +157,8 @@ class _Checker:
                 )
             if block is not None:
                 self._phr_consistency(record, block)
+                if not self.strict:
+                    self._phr_date(record, block)
         for (route, number), records in sorted(seen.items()):
             first = records[0]
             for record in records[1:]:
@@ -175,6 +177,17 @@ class _Checker:
         except FrontMatterError:
             return False
         return True
+
+    def _phr_date(self, record: PhrRecord, block: FrontMatter) -> None:
+        """A date that is given must be a date, in every PHR format."""
+        from sdd.records.schema import ADR_FIELDS, Field, check_field
+
+        if "date" not in record.front_matter:
+            return
+        date_field: Field = next(f for f in ADR_FIELDS if f.name == "date")
+        message = check_field(date_field, record.front_matter["date"])
+        if message:
+            self.add(record.relative_path, block.line_of("date"), "schema", f"date {message}")
 
     def _phr_consistency(self, record: PhrRecord, block: FrontMatter) -> None:
         from sdd.records.common import record_id

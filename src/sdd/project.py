@@ -111,7 +111,13 @@ class Project:
             return self.specify_dir / ".sdd"
         if self.git_dir is not None:
             return self.git_dir / "sdd"
-        return self.root / ".sdd"
+        import hashlib
+        import tempfile
+
+        # Outside any repository: a per-root folder in the temporary directory, shared by
+        # every sdd process on this machine, and nothing new in the user's tree.
+        digest = hashlib.sha256(self.root.as_posix().encode("utf-8")).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"sdd-{digest}"
 
     def relative(self, path: Path) -> str:
         """The repository-relative POSIX form of ``path`` used in records and output."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdd.project import MARKER, read_settings
+from sdd.project import MARKER, TEXT_KEYS, read_settings
 from sdd.records.frontmatter import encode_scalar
 from sdd.templates import RECORD_TEMPLATES, builtin_text, render
 
@@ -17,6 +17,7 @@ class ScaffoldAction:
 
 
 def _planned_files(root: Path, settings: dict[str, str]) -> list[tuple[Path, str]]:
+    """Every file ``sdd init`` writes, with its text."""
     files = [(root / MARKER / "memory" / "constitution.md", builtin_text("constitution.md"))]
     files += [(root / MARKER / "templates" / name, builtin_text(name)) for name in RECORD_TEMPLATES]
     contract = render(
@@ -32,7 +33,8 @@ def init_project(root: Path, *, force: bool = False) -> list[ScaffoldAction]:
     """Create whatever is missing under ``root``; overwrite existing files only with ``force``."""
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    settings = read_settings(root)
+    settings = {key: str(value) for key, value in TEXT_KEYS.items()}
+    settings |= {key: str(value) for key, value in read_settings(root).items()}
     actions: list[ScaffoldAction] = []
     for path, text in _planned_files(root, settings):
         relative = path.relative_to(root).as_posix()

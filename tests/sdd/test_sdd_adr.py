@@ -26,7 +26,7 @@ from sdd.records.adr import (
 )
 from sdd.records.frontmatter import split
 from sdd.records.journal import JOURNAL_NAME, complete_pending
-from sdd.records.phr import sections
+from sdd.records.common import sections
 
 Cli = Callable[..., CliResult]
 
@@ -94,11 +94,11 @@ class TestCreateAdr:
         create_adr(project, AdrInput(title="Old", status="accepted"))
         new = create_adr(project, AdrInput(title="New", supersedes=[1]))
         old = get_adr(project, 1)
-        assert (old.status, old.superseded_by, new.supersedes) == ("superseded", [2], [1])
+        assert (old.status, old.superseded_by, new.supersedes) == ("superseded", ["2"], ["1"])
         assert run_check(project).ok
 
     def test_superseding_an_unknown_adr_creates_nothing(self, project: Project) -> None:
-        with pytest.raises(SddError, match="no ADR number 9"):
+        with pytest.raises(SddError, match="no ADR '9'"):
             create_adr(project, AdrInput(title="New", supersedes=[9]))
         assert all_adrs(project) == []
 
@@ -132,16 +132,16 @@ class TestLifecycle:
 
     def test_deprecate_needs_accepted(self, project: Project) -> None:
         create_adr(project, AdrInput(title="X"))
-        with pytest.raises(SddError, match="only accepted"):
+        with pytest.raises(SddError, match="a proposed ADR cannot become deprecated"):
             change_status(project, 1, action="deprecate")
 
     def test_rejecting_an_accepted_adr_is_refused(self, project: Project) -> None:
         create_adr(project, AdrInput(title="X", status="accepted"))
-        with pytest.raises(SddError, match="only proposed"):
+        with pytest.raises(SddError, match="an? accepted ADR cannot become rejected"):
             change_status(project, 1, action="reject")
 
     def test_unknown_number(self, project: Project) -> None:
-        with pytest.raises(SddError, match="no ADR number 4"):
+        with pytest.raises(SddError, match="no ADR '4'"):
             change_status(project, 4, action="accept")
 
     def test_status_change_keeps_the_body(self, project: Project) -> None:
@@ -228,8 +228,8 @@ class TestIndex:
         assert count == 2
         assert '| [0001](0001-say-hi-pipe.md) | Say "hi" \\| pipe | superseded |' in text
         assert "```mermaid" in text
-        assert "adr2 -->|supersedes| adr1" in text
-        assert 'adr1["ADR-0001: Say #quot;hi#quot; | pipe"]' in text
+        assert "adr_2 -->|supersedes| adr_1" in text
+        assert 'adr_1["ADR-0001: Say #quot;hi#quot; | pipe"]' in text
 
     def test_index_is_not_an_adr(self, project: Project) -> None:
         create_adr(project, AdrInput(title="One"))
@@ -255,7 +255,7 @@ class TestAdrCommands:
             input="Because.\n",
         )
         assert result.exit_code == 0
-        document = result.json()
+        document = result.json()["data"]["record"]
         assert (document["id"], document["status"], document["path"]) == (
             1,
             "accepted",
@@ -267,28 +267,30 @@ class TestAdrCommands:
         cli("adr", "new", "A")
         cli("adr", "new", "B")
         assert cli("adr", "accept", "1").exit_code == 0
-        assert cli("adr", "reject", "ADR-0002", "--json").json()["status"] == "rejected"
-        assert cli("adr", "deprecate", "1", "--json").json()["previous_status"] == "accepted"
+        rejected = cli("adr", "reject", "ADR-0002", "--json").json()["data"]
+        assert rejected["record"]["status"] == "rejected"
+        assert cli("adr", "deprecate", "1", "--json").json()["data"]["previous_status"] == "accepted"
         cli("adr", "new", "C", "--status", "accepted")
         cli("adr", "new", "D")
-        result = cli("adr", "supersede", "3", "--by", "4", "--json").json()
+        result = cli("adr", "supersede", "3", "--by", "4", "--json").json()["data"]
         assert (result["old"]["superseded_by"], result["new"]["supersedes"]) == ([4], [3])
 
     def test_list_status_filter_and_show(self, cli: Cli, repo: Path) -> None:
         cli("adr", "new", "A", "--status", "accepted")
         cli("adr", "new", "B")
-        listed = cli("adr", "list", "--status", "accepted", "--json").json()["records"]
+        listed = cli("adr", "list", "--status", "accepted", "--json").json()["data"]["records"]
         assert [r["title"] for r in listed] == ["A"]
-        shown = cli("adr", "show", "2", "--json").json()
+        shown = cli("adr", "show", "2", "--json").json()["data"]["record"]
         assert shown["title"] == "B"
-        assert shown["links"] == {"spec": None, "ticket": None, "adr": None, "pr": None}
+        links = shown["front_matter"]["links"]
+        assert links == {"spec": None, "ticket": None, "adr": None, "pr": None}
         assert "A" in cli("adr", "list").stdout
 
     def test_index_command(self, cli: Cli, repo: Path) -> None:
         cli("adr", "new", "A")
-        assert cli("adr", "index", "--json").json() == {
+        assert cli("adr", "index", "--json").json()["data"] == {
             "path": "history/adr/README.md",
-            "records": 1,
+            "count": 1,
         }
 
     @pytest.mark.parametrize(
@@ -303,7 +305,9 @@ class TestAdrCommands:
             ["show", "7"],
             ["show", "abc"],
             ["supersede", "1", "--by", "7"],
-            ["list", "--status", "maybe"],
+            ["status", "1", "!!"],
+            ["link", "1", "7"],
+            ["graph", "--format", "png"],
         ],
     )
     def test_bad_input_exits_2_and_writes_nothing(

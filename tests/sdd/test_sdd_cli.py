@@ -22,7 +22,7 @@ class TestVersion:
         assert cli("--version").stdout == f"sdd {__version__}\n"
 
     def test_json(self, cli: Cli) -> None:
-        assert cli("--version", "--json").json() == {"name": "sdd", "version": __version__}
+        assert cli("--version", "--json").json()["data"] == {"name": "sdd", "version": __version__}
 
 
 class TestUsageErrors:
@@ -36,7 +36,8 @@ class TestUsageErrors:
         result = cli("adr", "list", "--nope", "--json")
         assert result.exit_code == 2
         assert result.json()["ok"] is False
-        assert "--nope" in result.json()["error"]["message"]
+        assert "--nope" in result.json()["problems"][0]["message"]
+        assert result.stderr == ""
 
     def test_missing_argument(self, cli: Cli) -> None:
         assert cli("adr", "show").exit_code == 2
@@ -49,8 +50,19 @@ class TestUsageErrors:
         assert result.exit_code == 2
         assert result.json() == {
             "ok": False,
-            "error": {"message": "no ADR number 99 in history/adr/", "exit_code": 2},
+            "command": "adr show",
+            "data": None,
+            "problems": [
+                {
+                    "severity": "error",
+                    "code": "not-found",
+                    "message": "no ADR '99' in history/adr/",
+                    "path": None,
+                    "line": None,
+                }
+            ],
         }
+        assert result.stderr == ""
 
 
 class TestHelp:
@@ -116,7 +128,7 @@ class TestRealProcess:
             input=b"line\n",
         )
         assert result.exit_code == 0, result.stderr
-        document = json.loads(result.stdout)
+        document = json.loads(result.stdout)["data"]["record"]
         assert document["title"] == 'Ünïcode "quoted"'
         assert (repo / document["path"]).read_text(encoding="utf-8").count("line") == 1
 

@@ -49,7 +49,7 @@ class TestParallelProcesses:
     def test_phr_new(self, repo: Path) -> None:
         (repo / "specs" / "001-a").mkdir()
         (repo / "specs" / "002-b").mkdir()
-        # Different titles, stages and route folders: ids are unique across the whole tree.
+        # Two route folders written at once: ids are unique within each folder.
         processes = spawn(
             ["phr", "new", "--title", "Record {i}", "--stage", "general", "--json"], repo
         )
@@ -57,9 +57,11 @@ class TestParallelProcesses:
             ["phr", "new", "--title", "Spec {i}", "--stage", "spec", "--feature", "001-a"], repo
         )
         finish(processes)
-        paths = sorted((repo / "history" / "prompts").rglob("*.prompt.md"))
-        ids = sorted(int(front_matter(path)["id"]) for path in paths)  # type: ignore[call-overload]
-        assert ids == list(range(1, 2 * PARALLEL + 1))
+        prompts = repo / "history" / "prompts"
+        for route in ("general", "001-a"):
+            found = sorted(int(front_matter(p)["id"]) for p in (prompts / route).glob("*.md"))  # type: ignore[call-overload]
+            assert found == list(range(1, PARALLEL + 1))
+        paths = sorted(prompts.rglob("*.prompt.md"))
         for path in paths:
             assert path.read_text(encoding="utf-8").rstrip().endswith("_Not recorded._")
             assert int(path.name[:4]) == front_matter(path)["id"]

@@ -60,7 +60,7 @@ class TestInitCommand:
     def test_json_lists_actions(self, cli: Callable[..., CliResult], tmp_path: Path) -> None:
         result = cli("init", str(tmp_path / "new"), "--json")
         assert result.exit_code == 0
-        actions = {item["path"]: item["action"] for item in result.json()["files"]}
+        actions = {item["path"]: item["action"] for item in result.json()["data"]["files"]}
         assert actions["openapi/openapi.yaml"] == "created"
 
     def test_second_run_keeps_everything(
@@ -68,7 +68,7 @@ class TestInitCommand:
     ) -> None:
         cli("init", str(tmp_path))
         result = cli("init", str(tmp_path), "--json")
-        assert {item["action"] for item in result.json()["files"]} == {"kept"}
+        assert {item["action"] for item in result.json()["data"]["files"]} == {"kept"}
 
     def test_fresh_project_passes_check(
         self, cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -13,7 +13,8 @@ from sdd_helpers import CliResult, files_under, write
 from sdd.errors import SddError
 from sdd.project import Project
 from sdd.records.frontmatter import split
-from sdd.records.phr import PhrInput, create_phr, find_phr, list_phrs, search_phrs, sections
+from sdd.records.common import sections
+from sdd.records.phr import PhrInput, create_phr, find_phr, list_phrs, search_phrs
 
 Cli = Callable[..., CliResult]
 
@@ -57,14 +58,14 @@ class TestRouting:
         )
         assert created.feature == "002-tasks"
 
-    def test_ids_are_unique_across_route_folders(self, project: Project) -> None:
+    def test_ids_are_numbered_per_route_folder(self, project: Project) -> None:
         make_spec(project)
         first = create_phr(project, PhrInput(title="A", stage="general"), environ={})
         second = create_phr(
             project, PhrInput(title="B", stage="spec", feature="002-tasks"), environ={}
         )
-        third = create_phr(project, PhrInput(title="C", stage="constitution"), environ={})
-        assert [first.id, second.id, third.id] == [1, 2, 3]
+        third = create_phr(project, PhrInput(title="C", stage="general"), environ={})
+        assert [first.id, second.id, third.id] == [1, 1, 2]
 
 
 class TestFeatureDetection:
@@ -101,8 +102,18 @@ class TestFeatureDetection:
         created = create_phr(project, PhrInput(title="X", stage="red"), environ={})
         assert created.feature == "002-tasks"
 
-    def test_branch_matching_nothing_is_an_error(self, project: Project) -> None:
+    def test_branch_matching_nothing_falls_back_to_the_highest_spec(
+        self, project: Project
+    ) -> None:
         make_spec(project)
+        make_spec(project, "010-later")
+        write(project.root / ".git" / "HEAD", "ref: refs/heads/main\n")
+        created = create_phr(project, PhrInput(title="X", stage="green"), environ={})
+        assert (created.feature, created.feature_source) == ("010-later", "highest-numbered spec")
+        assert created.note is not None
+        assert "010-later" in created.note
+
+    def test_no_spec_at_all_is_an_error(self, project: Project) -> None:
         write(project.root / ".git" / "HEAD", "ref: refs/heads/main\n")
         with pytest.raises(SddError, match="--feature"):
             create_phr(project, PhrInput(title="X", stage="green"), environ={})
@@ -214,19 +225,26 @@ class TestReading:
         return project
 
     def test_filters(self, three: Project) -> None:
-        assert [r.id for r in list_phrs(three, feature="002-tasks")] == [2]
-        assert [r.id for r in list_phrs(three, feature="tasks")] == [2]
-        assert [r.id for r in list_phrs(three, stage="constitution")] == [3]
-        assert [r.id for r in list_phrs(three, labels=["a"])] == [1, 3]
-        assert [r.id for r in list_phrs(three, labels=["a", "b"])] == [3]
-        assert [r.id for r in list_phrs(three, since=dt.date(2026, 2, 1))] == [2, 3]
+        assert [r.ref for r in list_phrs(three, feature="002-tasks")] == ["002-tasks/1"]
+        assert [r.ref for r in list_phrs(three, feature="tasks")] == ["002-tasks/1"]
+        assert [r.ref for r in list_phrs(three, stage="constitution")] == ["constitution/1"]
+        assert [r.ref for r in list_phrs(three, labels=["a"])] == ["constitution/1", "general/1"]
+        assert [r.ref for r in list_phrs(three, labels=["a", "b"])] == ["constitution/1"]
+        since = [r.ref for r in list_phrs(three, since=dt.date(2026, 2, 1))]
+        assert since == ["002-tasks/1", "constitution/1"]
 
-    @pytest.mark.parametrize("ref", ["2", "0002", "red-test", "0002-red-test.red.prompt.md"])
+    @pytest.mark.parametrize(
+        "ref", ["002-tasks/1", "tasks/0001", "red-test", "0001-red-test.red.prompt.md"]
+    )
     def test_find_by_reference(self, three: Project, ref: str) -> None:
-        assert find_phr(three, ref, cwd=three.root).id == 2
+        assert find_phr(three, ref, cwd=three.root).title == "Red test"
+
+    def test_bare_id_used_in_several_folders_is_ambiguous(self, three: Project) -> None:
+        with pytest.raises(SddError, match="002-tasks/1.*FEATURE/ID"):
+            find_phr(three, "1", cwd=three.root)
 
     def test_find_by_path(self, three: Project) -> None:
-        path = "history/prompts/002-tasks/0002-red-test.red.prompt.md"
+        path = "history/prompts/002-tasks/0001-red-test.red.prompt.md"
         assert find_phr(three, path, cwd=three.root).title == "Red test"
 
     def test_unknown_reference(self, three: Project) -> None:
@@ -235,8 +253,8 @@ class TestReading:
 
     def test_search_is_case_insensitive(self, three: Project) -> None:
         hits = search_phrs(three, "NEEDLE")
-        assert [(record.id, [text for _, text in lines]) for record, lines in hits] == [
-            (2, ["needle here"])
+        assert [(record.ref, [text for _, text in lines]) for record, lines in hits] == [
+            ("002-tasks/1", ["needle here"])
         ]
 
 
@@ -244,7 +262,7 @@ class TestPhrNewCommand:
     def test_json_output(self, cli: Cli, repo: Path) -> None:
         result = cli("phr", "new", "--title", 'Hello "world"', "--json")
         assert result.exit_code == 0
-        document = result.json()
+        document = result.json()["data"]["record"]
         assert {key: document[key] for key in ("id", "stage", "feature", "route")} == {
             "id": 1,
             "stage": "general",
@@ -267,7 +285,7 @@ class TestPhrNewCommand:
             "--json",
             input="from stdin\n",
         )
-        text = (repo / result.json()["path"]).read_text(encoding="utf-8")
+        text = (repo / result.json()["data"]["record"]["path"]).read_text(encoding="utf-8")
         assert "from a file ✓" in text
         assert "from stdin" in text
 
@@ -283,7 +301,7 @@ class TestPhrNewCommand:
             f"{repo}/README.md",
             "--json",
         )
-        assert front_matter(repo / result.json()["path"])["files"] == [
+        assert front_matter(repo / result.json()["data"]["record"]["path"])["files"] == [
             "src/taskapi/main.py",
             "README.md",
         ]
@@ -300,7 +318,7 @@ class TestPhrNewCommand:
             "x",
             "--json",
         )
-        data = front_matter(repo / result.json()["path"])
+        data = front_matter(repo / result.json()["data"]["record"]["path"])
         assert data["links"] == {
             "spec": None,
             "ticket": None,
@@ -311,11 +329,12 @@ class TestPhrNewCommand:
 
     def test_list_show_search_json(self, cli: Cli, repo: Path) -> None:
         cli("phr", "new", "--title", "Alpha", "--prompt", "find ME")
-        assert [r["title"] for r in cli("phr", "list", "--json").json()["records"]] == ["Alpha"]
-        shown = cli("phr", "show", "alpha", "--json").json()
+        listed = cli("phr", "list", "--json").json()["data"]["records"]
+        assert [r["title"] for r in listed] == ["Alpha"]
+        shown = cli("phr", "show", "alpha", "--json").json()["data"]["record"]
         assert shown["sections"]["Prompt"] == "find ME"
         assert shown["front_matter"]["stage"] == "general"
-        found = cli("phr", "search", "me", "--json").json()["records"]
+        found = cli("phr", "search", "me", "--json").json()["data"]["records"]
         assert found[0]["matches"][0]["text"] == "find ME"
 
     def test_show_text_prints_the_file(self, cli: Cli, repo: Path) -> None:
@@ -365,14 +384,13 @@ class TestPhrNewBadInput:
         assert result.exit_code == 2
         assert not list((repo / "history/prompts").rglob("*.prompt.md"))
 
-    def test_missing_specify_folder(
+    def test_outside_any_repository_only_the_record_is_written(
         self, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.chdir(tmp_path)
         result = cli("phr", "new", "--title", "X")
-        assert result.exit_code == 2
-        assert ".specify" in result.stderr
-        assert list(tmp_path.iterdir()) == []
+        assert result.exit_code == 0
+        assert files_under(tmp_path) == {"history/prompts/general/0001-x.general.prompt.md"}
 
     def test_unknown_stage_filter_on_list(self, cli: Cli, repo: Path) -> None:
         assert cli("phr", "list", "--stage", "nope").exit_code == 2

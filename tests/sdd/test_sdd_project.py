@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sdd_helpers import write
 
-from sdd.errors import ProjectNotFoundError, SddError
+from sdd.errors import SddError
 from sdd.project import discover, find_root, load_project
 
 
@@ -15,11 +15,11 @@ class TestFindRoot:
     def test_walks_up_from_a_subfolder(self, repo: Path) -> None:
         nested = repo / "src" / "deep"
         nested.mkdir(parents=True)
-        assert find_root(nested) == repo.resolve()
+        assert find_root(nested)[0] == repo.resolve()
 
-    def test_missing_specify_is_an_error(self, tmp_path: Path) -> None:
-        with pytest.raises(ProjectNotFoundError, match=r"sdd init"):
-            find_root(tmp_path)
+    def test_without_any_marker_the_working_directory_is_the_root(self, tmp_path: Path) -> None:
+        assert find_root(tmp_path) == (tmp_path.resolve(), find_root(tmp_path)[1])
+        assert "no marker" in find_root(tmp_path)[1]
 
 
 class TestSettings:

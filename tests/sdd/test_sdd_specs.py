@@ -88,8 +88,8 @@ class TestSpecCommands:
     def test_new_then_list_json(self, cli: Callable[..., CliResult], repo: Path) -> None:
         created = cli("spec", "new", "Task sharing", "--json")
         assert created.exit_code == 0
-        assert created.json()["feature"] == "001-task-sharing"
-        listed = cli("spec", "list", "--json").json()["specs"]
+        assert created.json()["data"]["spec"]["feature"] == "001-task-sharing"
+        listed = cli("spec", "list", "--json").json()["data"]["specs"]
         assert listed == [
             {
                 "number": 1,
@@ -116,4 +116,4 @@ class TestSpecCommands:
 
     def test_text_list(self, cli: Callable[..., CliResult], repo: Path) -> None:
         cli("spec", "new", "Alpha")
-        assert "001  alpha" in cli("spec", "list").stdout
+        assert "001\talpha\tAlpha" in cli("spec", "list").stdout

@@ -80,7 +80,7 @@ def phr_new(
     from sdd.gitinfo import user_name
     from sdd.naming import record_path
     from sdd.records.common import parse_links
-    from sdd.records.phr import PhrInput, create_phr, find_phr
+    from sdd.records.phr import PhrInput, create_phr
     from sdd.textinput import read_text_arguments
 
     app_ = application()
@@ -121,9 +121,8 @@ def phr_new(
         app_.note(created.note, code="feature")
     if editor:
         open_in_editor(editor, created.path)
-    record = find_phr(project, created.relative_path, cwd=project.root)
     app_.emit(
-        {"record": record.summary(), "feature_source": created.feature_source},
+        {"record": created.summary(), "feature_source": created.feature_source},
         text=created.relative_path,
     )
 

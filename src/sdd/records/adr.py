@@ -255,7 +255,8 @@ def read_adr(
     relative = project.relative(path)
     text, why = read_text(path)
     if text is None:
-        return Problem(relative, 1, "unreadable", str(why))
+        code = "encoding" if why and "UTF-8" in why else "unreadable"
+        return Problem(relative, 1, code, str(why))
     stem = stem if stem is not None else path.name.removesuffix(".md")
     number, slug_id, scheme = _identity(stem)
     parsed = read_adr_text(text, dated_or_slug_name=scheme != "number")
@@ -354,11 +355,11 @@ def all_adrs(project: Project, *, status: str | None = None) -> list[AdrRecord]:
 
 
 def find_adr(
-    project: Project, ref: str, *, records: Sequence[AdrRecord] | None = None
+    project: Project, ref: str | int, *, records: Sequence[AdrRecord] | None = None
 ) -> AdrRecord:
     """The ADR ``ref`` names: a number (``3``, ``ADR-0003``), ``folder/3``, a slug or a path."""
     pool = list(records) if records is not None else scan_adrs(project).records
-    wanted = ref.strip()
+    wanted = str(ref).strip()
     if not wanted:
         raise SddError("an ADR reference must not be empty")
     if wanted.endswith(".md"):
@@ -393,6 +394,9 @@ def find_adr(
 def _undated(stem: str) -> str:
     match = _DATED.match(stem)
     return match.group(4) if match else stem
+
+
+get_adr = find_adr
 
 
 def search_adrs(project: Project, needle: str) -> list[tuple[AdrRecord, list[tuple[int, str]]]]:
@@ -443,9 +447,10 @@ def detect_convention(project: Project, records: Sequence[AdrRecord]) -> Convent
     numbered = [record for record in top if record.number is not None]
     widths = [len(_NUMBERED.match(r.path.name.removesuffix(".md")).group(2)) for r in numbered]  # type: ignore[union-attr]
     prefixes = [(_NUMBERED.match(r.path.name.removesuffix(".md")).group(1) or "") for r in numbered]  # type: ignore[union-attr]
-    spelling = _most_common(
-        [r.parsed.superseded_spelling for r in top if r.format == "nygard"], "Superseded"
-    )
+    # adr-tools spells it "supercede"; a folder that does keeps doing so.
+    spelling = "Superseded"
+    if any(r.parsed.superseded_spelling == "Superceded" for r in top):
+        spelling = "Superceded"
     return Convention(
         format=_most_common(formats, "sdd"),
         scheme=_most_common(schemes, "number"),
@@ -559,12 +564,15 @@ def render_adr(
         custom = _nygard_template(project)
         if custom is not None:
             # adr-tools' own template placeholders, filled as adr-tools fills them.
-            return (
+            filled = (
                 custom.replace("NUMBER", str(number), 1)
                 .replace("TITLE", title, 1)
                 .replace("DATE", date, 1)
                 .replace("STATUS", status.capitalize(), 1)
             )
+            given = {"context": data.context, "decision": data.decision}
+            given["consequences"] = data.consequences
+            return _fill_sections(filled, given)
         parts = [
             f"# {number}. {title}",
             f"Date: {date}",
@@ -589,7 +597,8 @@ def render_adr(
         return head + "\n\n" + _madr_body(context, decision, consequences, alternatives)
     if form == "speckit":
         return (
-            f"# ADR-{number or 0:04d}: {title}\n\n- **Status:** {status.capitalize()}\n"
+            f"# ADR-{number or 0:0{convention.width}d}: {title}\n\n"
+            f"- **Status:** {status.capitalize()}\n"
             f"- **Date:** {date}\n- **Feature:** {feature or 'none'}\n\n## Context\n\n{context}\n\n"
             f"## Decision\n\n{decision}\n\n## Consequences\n\n{consequences}\n\n"
             f"## Alternatives Considered\n\n{alternatives}\n"
@@ -598,6 +607,27 @@ def render_adr(
         f"# {title}\n\n## Status\n\n{status.capitalize()}\n\nDate: {date}\n\n## Context\n\n{context}\n\n"
         f"## Decision\n\n{decision}\n\n## Consequences\n\n{consequences}\n"
     )
+
+
+def _fill_sections(text: str, given: Mapping[str, str | None]) -> str:
+    """Replace the body of each ``## <Name>`` section for which a text was given."""
+    lines = text.split("\n")
+    result: list[str] = []
+    skipping = False
+    for line in lines:
+        heading = re.match(r"^##\s+(.+?)\s*$", line)
+        if heading:
+            skipping = False
+            name = heading.group(1).strip().lower()
+            value = given.get(name)
+            result.append(line)
+            if value is not None:
+                result += ["", value, ""]
+                skipping = True
+            continue
+        if not skipping:
+            result.append(line)
+    return "\n".join(result).rstrip("\n") + "\n"
 
 
 def _madr_body(context: str, decision: str, consequences: str, alternatives: str) -> str:
@@ -712,16 +742,24 @@ def _supersede_updates(
             text = add_link_lines(
                 text,
                 new_parsed,
-                forward_label("superseded").capitalize(),
+                _supersedes_phrase(convention.superseded_spelling),
                 old_label,
                 _href(path, old.path),
             )
             new_parsed = read_adr_text(text, dated_or_slug_name=number is None)
-        updates.append((old.path, _mark_superseded(old, new_label, _href(old.path, path), number)))
+        href = _href(old.path, path)
+        spelling = convention.superseded_spelling
+        updates.append((old.path, _mark_superseded(old, new_label, href, number, spelling)))
     return [(path, text), *updates]
 
 
-def _mark_superseded(old: AdrRecord, label: str, href: str, number: int | None) -> str:
+def _supersedes_phrase(spelling: str) -> str:
+    return "Supercedes" if spelling == "Superceded" else "Supersedes"
+
+
+def _mark_superseded(
+    old: AdrRecord, label: str, href: str, number: int | None, spelling: str = "Superseded"
+) -> str:
     parsed = old.parsed
     if old.format == "sdd":
         if number is None:
@@ -734,7 +772,7 @@ def _mark_superseded(old: AdrRecord, label: str, href: str, number: int | None) 
     if old.format == "nygard":
         text = remove_status_word(old.text, parsed)
         reparsed = read_adr_text(text, dated_or_slug_name=old.number is None)
-        return add_link_lines(text, reparsed, f"{parsed.superseded_spelling} by", label, href)
+        return add_link_lines(text, reparsed, f"{spelling} by", label, href)
     if old.format == "madr":
         return replace_field(old.text, "status", superseded_status_value(label, href))
     if old.format in ("madr2", "log4brains"):
@@ -757,7 +795,7 @@ class StatusChange:
 
 
 def change_status(
-    project: Project, ref: str, *, action: str | None = None, status: str | None = None
+    project: Project, ref: str | int, *, action: str | None = None, status: str | None = None
 ) -> StatusChange:
     """Apply ``accept``/``reject``/``deprecate``, or set any status word the format allows."""
     if action is not None:
@@ -854,7 +892,7 @@ def _sdd_key(kind: str, direction: str) -> str:
     return forward_label(kind).replace(" ", "_")
 
 
-def supersede(project: Project, old_ref: str, *, by: str) -> tuple[AdrRecord, AdrRecord, bool]:
+def supersede(project: Project, old_ref: str | int, *, by: str | int) -> tuple[AdrRecord, AdrRecord, bool]:
     """Mark ``old_ref`` superseded by ``by`` and record the link on both ADRs at once."""
     finish_interrupted_update(project)
     with writer_lock(project.state_dir):
@@ -872,15 +910,17 @@ def supersede(project: Project, old_ref: str, *, by: str) -> tuple[AdrRecord, Ad
         ):
             return old, new, False
         updates: list[tuple[Path, str]] = []
+        spelling = detect_convention(project, scan.records).superseded_spelling
         new_label = _label(
             new, number=new.number, title=new.title or "", stem=new.path.stem, form=old.format
         )
         if not (new.ref in old.superseded_by and old.status == "superseded"):
-            updates.append(
-                (old.path, _mark_superseded(old, new_label, _href(old.path, new.path), new.number))
-            )
+            href = _href(old.path, new.path)
+            marked = _mark_superseded(old, new_label, href, new.number, spelling)
+            updates.append((old.path, marked))
         if old.ref not in new.supersedes:
-            updates.append((new.path, _with_link(new, old, "Supersedes", "superseded", "out")))
+            phrase = _supersedes_phrase(spelling)
+            updates.append((new.path, _with_link(new, old, phrase, "superseded", "out")))
         write_together(updates, root=project.root, state_dir=project.state_dir)
     return find_adr(project, old.ref), find_adr(project, new.ref), True
 

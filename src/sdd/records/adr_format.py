@@ -382,9 +382,17 @@ def _insert_status(lines: list[str], parsed: AdrText, status: str) -> str:
     at = parsed.title_line if parsed.title_line else 0
     if parsed.format in ("nygard", "plain"):
         lines[at:at] = ["", "## Status", "", status.capitalize()]
-    else:
-        key = "**Status:**" if parsed.bold else "Status:"
-        lines[at:at] = ["", f"{parsed.bullet} {key} {status}"]
+        return "\n".join(lines)
+    key = "**Status:**" if parsed.bold else "Status:"
+    entry = f"{parsed.bullet} {key} {status}"
+    for index in range(at, len(lines)):
+        if lines[index].startswith("## "):
+            break
+        match = _META.match(lines[index])
+        if match is not None and match.group("bullet"):
+            lines.insert(index, entry)  # first in the header list, as the templates have it
+            return "\n".join(lines)
+    lines[at:at] = ["", entry]
     return "\n".join(lines)
 
 

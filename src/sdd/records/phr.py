@@ -152,6 +152,23 @@ class CreatedPhr:
     route: str
     feature_source: str = "none"
     note: str | None = None
+    title: str = ""
+    date: str = ""
+    labels: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        """The same summary ``phr list`` gives, built without reading the file back."""
+        return {
+            "ref": f"{self.route}/{self.id}",
+            "id": self.id,
+            "title": self.title,
+            "stage": self.stage,
+            "date": self.date,
+            "feature": self.feature,
+            "route": self.route,
+            "labels": list(self.labels),
+            "path": self.relative_path,
+        }
 
 
 def _unique(values: Sequence[str]) -> list[str]:
@@ -278,7 +295,17 @@ def create_phr(
         publish=publish,
     )
     return CreatedPhr(
-        number, path, project.relative(path), stage, feature, route, choice.source, choice.note
+        number,
+        path,
+        project.relative(path),
+        stage,
+        feature,
+        route,
+        choice.source,
+        choice.note,
+        title,
+        str(values["DATE"]),
+        tuple(values["LABELS"]),  # type: ignore[arg-type]
     )
 
 
@@ -323,7 +350,8 @@ def read_phr(project: Project, path: Path) -> PhrRecord | Problem:
     relative = project.relative(path)
     text, why = read_text(path)
     if text is None:
-        return Problem(relative, 1, "unreadable", str(why))
+        code = "encoding" if why and "UTF-8" in why else "unreadable"
+        return Problem(relative, 1, code, str(why))
     block = split(text)
     data: dict[str, Any] = {}
     yaml_error: FrontMatterError | None = None

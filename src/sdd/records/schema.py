@@ -127,7 +127,7 @@ def _valid_date(value: object) -> bool:
     return True
 
 
-def _check_field(field: Field, value: Any) -> str | None:  # noqa: PLR0911, PLR0912 - one branch per kind
+def check_field(field: Field, value: Any) -> str | None:  # noqa: PLR0911, PLR0912 - one branch per kind
     kind = field.kind
     if kind == "phr_id":
         ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 1) or (
@@ -178,7 +178,7 @@ def validate(kind: str, data: dict[str, Any]) -> list[tuple[str, str]]:
         if field.name not in data:
             problems.append((field.name, f"missing required field {field.name!r}"))
             continue
-        message = _check_field(field, data[field.name])
+        message = check_field(field, data[field.name])
         if message:
             problems.append((field.name, f"{field.name} {message}"))
     return problems
