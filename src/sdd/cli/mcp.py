@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sdd.cli.application import CommandGroup
+from sdd.cli.application import CommandGroup, application
 
 app = CommandGroup()
 
@@ -20,4 +20,7 @@ def mcp_command() -> None:
                 "sdd mcp needs the MCP SDK, an optional extra: pip install 'specfirst-taskapi[mcp]'"
             ) from None
         raise
-    serve()
+    from sdd.project import Overrides
+
+    app_ = application()
+    serve(Overrides(app_.adr_dir, app_.prompts_dir))
