@@ -21,8 +21,8 @@ from typing import Any
 
 from sdd.contract import ContractError, load_operations
 from sdd.project import Project
-from sdd.records.adr_format import BOTH_SIDES
 from sdd.records.adr import AdrRecord, is_generated_index, render_index, scan_adrs
+from sdd.records.adr_format import BOTH_SIDES
 from sdd.records.common import Problem, read_text
 from sdd.records.frontmatter import FrontMatter, FrontMatterError, parse, parse_repaired, split
 from sdd.records.journal import JOURNAL_NAME
@@ -167,7 +167,8 @@ class _Checker:
                     record.relative_path,
                     1,
                     "duplicate-id",
-                    f"PHR id {number} is also used by {first.relative_path} (ids are unique per folder: {where})",
+                    f"PHR id {number} is also used by {first.relative_path} "
+                    f"(ids are unique per folder: {where})",
                 )
 
     @staticmethod
@@ -267,7 +268,7 @@ class _Checker:
             elif self.strict:
                 self._strict_adr(record)
             self._links(record, by_ref)
-        for (folder, number), records in sorted(numbers.items()):
+        for (_folder, number), records in sorted(numbers.items()):
             first = records[0]
             for record in records[1:]:
                 self.add(
@@ -301,7 +302,8 @@ class _Checker:
                 record.relative_path,
                 1,
                 "front-matter",
-                f"no sdd front matter (this is a {record.format} record; --strict demands sdd's format)",
+                f"no sdd front matter (this is a {record.format} record; "
+                "--strict demands sdd's format)",
             )
             return
         self.schema(record.relative_path, block, "adr")
@@ -454,7 +456,8 @@ class _Checker:
                     spec,
                     requirement.line,
                     "duplicate-fr",
-                    f"{requirement.value} is already defined on line {first_seen[requirement.value]}",
+                    f"{requirement.value} is already defined on line "
+                    f"{first_seen[requirement.value]}",
                 )
             else:
                 first_seen[requirement.value] = requirement.line

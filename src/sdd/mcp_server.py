@@ -43,6 +43,15 @@ def build_server(overrides: Overrides | None = None) -> MCPServer:
     def project() -> Project:
         return discover(overrides=overrides)
 
+    _reading_tools(server, project)
+    _writing_tools(server, project)
+    _check_tool(server, project)
+    return server
+
+
+def _reading_tools(server: MCPServer, project: Callable[[], Project]) -> None:
+    """Where the records are, and listing, showing and searching them."""
+
     @server.tool()
     def where() -> dict[str, Any]:
         """Which folders sdd reads and writes in this repository, and why it chose each."""
@@ -122,7 +131,7 @@ def build_server(overrides: Overrides | None = None) -> MCPServer:
             from sdd.records.phr import search_phrs
 
             search = search_adrs if kind == "adr" else search_phrs
-            hits = search(project(), text)  # type: ignore[operator]
+            hits = search(project(), text)
             records = [
                 record.summary() | {"matches": [{"line": n, "text": t} for n, t in lines]}
                 for record, lines in hits
@@ -130,6 +139,10 @@ def build_server(overrides: Overrides | None = None) -> MCPServer:
             return {"query": text, "records": records, "count": len(records)}
 
         return _guarded(run)
+
+
+def _writing_tools(server: MCPServer, project: Callable[[], Project]) -> None:
+    """New PHRs, ADRs and specs, status changes and links."""
 
     @server.tool()
     def new_phr(
@@ -229,9 +242,7 @@ def build_server(overrides: Overrides | None = None) -> MCPServer:
             actions = {"accepted": "accept", "rejected": "reject", "deprecated": "deprecate"}
             wanted = status.strip().lower()
             action = actions.get(wanted)
-            change = change_status(
-                project(), ref, action=action, status=None if action else wanted
-            )
+            change = change_status(project(), ref, action=action, status=None if action else wanted)
             return {
                 "record": change.record.summary(),
                 "previous_status": change.previous,
@@ -241,7 +252,7 @@ def build_server(overrides: Overrides | None = None) -> MCPServer:
         return _guarded(run)
 
     @server.tool()
-    def link_adrs(source: str, target: str, type: str = "supersedes") -> dict[str, Any]:  # noqa: A002 - the protocol's word
+    def link_adrs(source: str, target: str, type: str = "supersedes") -> dict[str, Any]:
         """Link two ADRs both ways: SOURCE <type> TARGET (supersedes, amends, clarifies...)."""
 
         def run() -> dict[str, Any]:
@@ -257,6 +268,10 @@ def build_server(overrides: Overrides | None = None) -> MCPServer:
 
         return _guarded(run)
 
+
+def _check_tool(server: MCPServer, project: Callable[[], Project]) -> None:
+    """The same check as ``sdd check``."""
+
     @server.tool()
     def check(strict: bool = False) -> dict[str, Any]:
         """Check every record by its own format (and sdd's rules when strict); list problems."""
@@ -271,8 +286,6 @@ def build_server(overrides: Overrides | None = None) -> MCPServer:
             }
 
         return _guarded(run)
-
-    return server
 
 
 def serve(overrides: Overrides | None = None) -> None:

@@ -24,9 +24,9 @@ from sdd.records.adr import (
     supersede,
     write_index,
 )
+from sdd.records.common import sections
 from sdd.records.frontmatter import split
 from sdd.records.journal import JOURNAL_NAME, complete_pending
-from sdd.records.common import sections
 
 Cli = Callable[..., CliResult]
 
@@ -132,12 +132,12 @@ class TestLifecycle:
 
     def test_deprecate_needs_accepted(self, project: Project) -> None:
         create_adr(project, AdrInput(title="X"))
-        with pytest.raises(SddError, match="a proposed ADR cannot become deprecated"):
+        with pytest.raises(SddError, match=r"is proposed, so it cannot become deprecated"):
             change_status(project, 1, action="deprecate")
 
     def test_rejecting_an_accepted_adr_is_refused(self, project: Project) -> None:
         create_adr(project, AdrInput(title="X", status="accepted"))
-        with pytest.raises(SddError, match="an? accepted ADR cannot become rejected"):
+        with pytest.raises(SddError, match=r"is accepted, so it cannot become rejected"):
             change_status(project, 1, action="reject")
 
     def test_unknown_number(self, project: Project) -> None:
@@ -269,7 +269,9 @@ class TestAdrCommands:
         assert cli("adr", "accept", "1").exit_code == 0
         rejected = cli("adr", "reject", "ADR-0002", "--json").json()["data"]
         assert rejected["record"]["status"] == "rejected"
-        assert cli("adr", "deprecate", "1", "--json").json()["data"]["previous_status"] == "accepted"
+        assert (
+            cli("adr", "deprecate", "1", "--json").json()["data"]["previous_status"] == "accepted"
+        )
         cli("adr", "new", "C", "--status", "accepted")
         cli("adr", "new", "D")
         result = cli("adr", "supersede", "3", "--by", "4", "--json").json()["data"]

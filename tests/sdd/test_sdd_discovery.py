@@ -43,9 +43,10 @@ class TestAdrFolderOrder:
 
     def test_environment_variable(self, cli: Cli, bare: Path) -> None:
         write(bare / "records/0001-keep-a-log.md", NYGARD)
-        assert cli("where", "--json", env={"SDD_ADR_DIR": "records"}).json()["data"]["adr"][
-            "source"
-        ] == "SDD_ADR_DIR"
+        assert (
+            cli("where", "--json", env={"SDD_ADR_DIR": "records"}).json()["data"]["adr"]["source"]
+            == "SDD_ADR_DIR"
+        )
 
     def test_flag_beats_environment(self, cli: Cli, bare: Path) -> None:
         result = cli("where", "--json", "--adr-dir", "a", env={"SDD_ADR_DIR": "b"})

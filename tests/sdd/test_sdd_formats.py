@@ -66,7 +66,9 @@ class TestZeroSetup:
         assert all(record["title"] for record in records), records
         assert all(record["status"] for record in records), records
 
-    @pytest.mark.parametrize("name", ["adr-tools", "madr2", "madr3", "madr4", "log4brains", "plain"])
+    @pytest.mark.parametrize(
+        "name", ["adr-tools", "madr2", "madr3", "madr4", "log4brains", "plain"]
+    )
     def test_check_passes_on_a_clean_repository_without_configuration(
         self, cli: Cli, copy_of: Callable[[str], Path], name: str
     ) -> None:
@@ -114,7 +116,13 @@ class TestAdrTools:
         copy_of("adr-tools")
         amended = cli("adr", "show", "3", "--json").json()["data"]["record"]["links"]
         assert amended == [
-            {"type": "amended", "direction": "in", "label": "amended by", "target": "5", "resolved": True}
+            {
+                "type": "amended",
+                "direction": "in",
+                "label": "amended by",
+                "target": "5",
+                "resolved": True,
+            }
         ]
 
     def test_titles_lose_their_number(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
@@ -157,9 +165,15 @@ class TestAdrTools:
         folder = root / "docs/architecture/decisions"
         old = (folder / "0001-record-architecture-decisions.md").read_text(encoding="utf-8")
         new = (folder / "0006-record-decisions-in-madr.md").read_text(encoding="utf-8")
-        assert "## Status\n\nSuperceded by [6. Record decisions in MADR](0006-record-decisions-in-madr.md)\n" in old
+        assert (
+            "## Status\n\nSuperceded by [6. Record decisions in MADR]"
+            "(0006-record-decisions-in-madr.md)\n" in old
+        )
         assert "\nAccepted\n" not in old.split("## Context")[0]
-        assert "Supercedes [1. Record architecture decisions](0001-record-architecture-decisions.md)" in new
+        assert (
+            "Supercedes [1. Record architecture decisions](0001-record-architecture-decisions.md)"
+            in new
+        )
         assert cli("check").exit_code == 0
 
 
@@ -186,7 +200,11 @@ class TestMadr:
 
     @pytest.mark.parametrize(
         ("ref", "status", "date"),
-        [("0", "accepted", "2023-05-02"), ("1", "accepted", "2023-06-14"), ("2", "superseded", "2023-07-01")],
+        [
+            ("0", "accepted", "2023-05-02"),
+            ("1", "accepted", "2023-06-14"),
+            ("2", "superseded", "2023-07-01"),
+        ],
     )
     def test_madr2_bullets_with_either_marker(
         self, cli: Cli, copy_of: Callable[[str], Path], ref: str, status: str, date: str
@@ -229,7 +247,10 @@ class TestLog4brains:
     ) -> None:
         copy_of("log4brains")
         where = cli("where", "--json").json()["data"]["adr"]
-        assert (where["path"], where["source"]) == ("docs/architecture", ".log4brains.yml adrFolder")
+        assert (where["path"], where["source"]) == (
+            "docs/architecture",
+            ".log4brains.yml adrFolder",
+        )
 
     def test_the_slug_is_the_id(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         copy_of("log4brains")
@@ -242,7 +263,10 @@ class TestLog4brains:
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
         copy_of("log4brains")
-        assert cli("adr", "show", "cache-task-lists", "--json").json()["data"]["record"]["status"] == "draft"
+        assert (
+            cli("adr", "show", "cache-task-lists", "--json").json()["data"]["record"]["status"]
+            == "draft"
+        )
 
     def test_new_record_is_date_prefixed_and_never_stuck(
         self, cli: Cli, copy_of: Callable[[str], Path]
@@ -252,7 +276,9 @@ class TestLog4brains:
         assert result.exit_code == 0
         path = result.json()["data"]["record"]["path"]
         assert path == "docs/architecture/20240501-compress-responses.md"
-        assert "- Status: proposed\n- Date: 2024-05-01\n" in (root / path).read_text(encoding="utf-8")
+        assert "- Status: proposed\n- Date: 2024-05-01\n" in (root / path).read_text(
+            encoding="utf-8"
+        )
 
     def test_index_and_template_pages_are_not_records(
         self, cli: Cli, copy_of: Callable[[str], Path]
@@ -290,10 +316,20 @@ class TestSpecKitPlus:
     ) -> None:
         copy_of("speckit-plus")
         created = cli(
-            "phr", "new", "--title", "Add due dates", "--stage", "spec", "--feature", "002-web-todo", "--json"
+            "phr",
+            "new",
+            "--title",
+            "Add due dates",
+            "--stage",
+            "spec",
+            "--feature",
+            "002-web-todo",
+            "--json",
         ).json()["data"]["record"]
         assert created["ref"] == "002-web-todo/4"
-        assert created["path"] == "history/prompts/002-web-todo/PHR-0004-add-due-dates.spec.prompt.md"
+        assert (
+            created["path"] == "history/prompts/002-web-todo/PHR-0004-add-due-dates.spec.prompt.md"
+        )
 
     def test_speckit_adr_template_is_read(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         copy_of("speckit-plus")
@@ -309,8 +345,10 @@ class TestSpecKitPlus:
         root = copy_of("speckit-plus")
         path = cli("adr", "new", "Deploy on containers").stdout.strip()
         assert path == "history/adr/adr-003-deploy-on-containers.md"
-        assert (root / path).read_text(encoding="utf-8").startswith(
-            "# ADR-003: Deploy on containers\n\n- **Status:** Proposed\n"
+        assert (
+            (root / path)
+            .read_text(encoding="utf-8")
+            .startswith("# ADR-003: Deploy on containers\n\n- **Status:** Proposed\n")
         )
 
     def test_specs_without_an_operations_line_are_fine_without_a_contract(

@@ -48,9 +48,10 @@ def test_link_writes_both_sides_and_stays_clean(
     into = {(link["type"], link["direction"], link["target"]) for link in data["target"]["links"]}
     assert ("amended", "out", data["target"]["ref"]) in out
     assert ("amended", "in", data["source"]["ref"]) in into
-    assert cli("adr", "link", source, target, "--type", "amends", "--json").json()["data"][
-        "changed"
-    ] is False
+    assert (
+        cli("adr", "link", source, target, "--type", "amends", "--json").json()["data"]["changed"]
+        is False
+    )
     assert cli("check").exit_code == 0
 
 
@@ -75,7 +76,12 @@ def test_link_type_supersedes_also_sets_the_status(cli: Cli, repo: Path) -> None
 def test_a_one_sided_link_is_reported(cli: Cli, copy_of: Callable[[str], Path]) -> None:
     root = copy_of("adr-tools")
     path = root / "docs/architecture/decisions/0003-log-as-json.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("Amended by [5. Log request ids](0005-log-request-ids.md)\n\n", ""), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "Amended by [5. Log request ids](0005-log-request-ids.md)\n\n", ""
+        ),
+        encoding="utf-8",
+    )
     problems = cli("check", "--json").json()["problems"]
     assert [(p["path"], p["code"]) for p in problems] == [
         ("docs/architecture/decisions/0005-log-request-ids.md", "one-sided-link")
@@ -94,14 +100,33 @@ def test_a_dangling_link_is_reported(cli: Cli, copy_of: Callable[[str], Path]) -
 class TestSpecBranch:
     @pytest.fixture
     def git_repo(self, repo: Path) -> Path:
-        for args in (["init", "-q", "-b", "main"], ["-c", "user.name=T", "-c", "user.email=t@x", "commit", "-q", "--allow-empty", "-m", "start"]):
+        for args in (
+            ["init", "-q", "-b", "main"],
+            [
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@x",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "start",
+            ],
+        ):
             subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
         return repo
 
     def test_creates_and_switches_to_the_branch(self, cli: Cli, git_repo: Path) -> None:
         result = cli("spec", "new", "Task sharing", "--branch", "--json")
         assert result.json()["data"]["branch"] == "001-task-sharing"
-        head = subprocess.run(["git", "branch", "--show-current"], cwd=git_repo, capture_output=True, text=True, check=True)
+        head = subprocess.run(
+            ["git", "branch", "--show-current"],
+            cwd=git_repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert head.stdout.strip() == "001-task-sharing"
 
     def test_an_existing_branch_leaves_nothing_behind(self, cli: Cli, git_repo: Path) -> None:

@@ -11,7 +11,9 @@ import anyio
 import pytest
 from sdd_helpers import FIXTURES
 
-mcp_client = pytest.importorskip("mcp.client.stdio", reason="the optional MCP extra is not installed")
+mcp_client = pytest.importorskip(
+    "mcp.client.stdio", reason="the optional MCP extra is not installed"
+)
 from mcp import Client  # noqa: E402
 from mcp.client.stdio import StdioServerParameters  # noqa: E402
 
@@ -84,9 +86,17 @@ def test_the_trail_is_kept_without_shelling_out(adr_tools: Path) -> None:
         "history/prompts/general/0001-decide-on-errors.general.prompt.md"
     )
     links = shown.structured_content["record"]["links"]
-    assert {"type": "clarified", "direction": "in", "label": "clarified by", "target": "6", "resolved": True} in links
+    assert {
+        "type": "clarified",
+        "direction": "in",
+        "label": "clarified by",
+        "target": "6",
+        "resolved": True,
+    } in links
     assert checked.structured_content["ok"] is True
-    text = (adr_tools / "docs/architecture/decisions/0006-use-structured-errors.md").read_text("utf-8")
+    text = (adr_tools / "docs/architecture/decisions/0006-use-structured-errors.md").read_text(
+        "utf-8"
+    )
     assert "## Status\n\nAccepted\n\nClarifies [3. Log as JSON](0003-log-as-json.md)" in text
 
 

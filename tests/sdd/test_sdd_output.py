@@ -145,7 +145,9 @@ class TestForPeople:
     def test_terminal_gets_aligned_columns_and_colour(self) -> None:
         terminal = Terminal(_Tty(), environ={})
         rendered = table(
-            ["REF", "STATUS"], [["1", "accepted"], ["12", "proposed"]], terminal,
+            ["REF", "STATUS"],
+            [["1", "accepted"], ["12", "proposed"]],
+            terminal,
             styles=lambda column, cell: ("green",) if cell == "accepted" else (),
         )
         lines = rendered.splitlines()
@@ -174,7 +176,12 @@ class TestForPeople:
         env.pop("NO_COLOR", None)
         completed = subprocess.run(
             [sys.executable, "-m", "sdd", "adr", "list"],
-            cwd=busy, stdout=follower, stderr=subprocess.PIPE, env=env, timeout=60, check=False,
+            cwd=busy,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=False,
         )
         os.close(follower)
         output = os.read(controller, 65536).decode("utf-8")
@@ -221,7 +228,9 @@ class TestNoPrivateInternals:
                     names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
                 for name in names:
                     parts = name.split(".")
-                    if parts[0] != "sdd" and any(p.startswith("_") and p != "__future__" for p in parts):
+                    if parts[0] != "sdd" and any(
+                        p.startswith("_") and p != "__future__" for p in parts
+                    ):
                         offenders.append(f"{path.relative_to(SRC)}: {name}")
         assert offenders == []
 
@@ -235,7 +244,12 @@ class TestNoPrivateInternals:
 class TestStartUp:
     @pytest.mark.parametrize(
         "args",
-        [["--help"], ["--version"], ["phr", "new", "--title", "Fast", "--json"], ["adr", "list", "--json"]],
+        [
+            ["--help"],
+            ["--version"],
+            ["phr", "new", "--title", "Fast", "--json"],
+            ["adr", "list", "--json"],
+        ],
     )
     def test_start_up_imports_no_pydantic_rich_or_mcp(self, repo: Path, args: list[str]) -> None:
         heavy = ("rich", "pydantic", "mcp", "jsonschema", "sdd.mcp_server")
@@ -243,18 +257,25 @@ class TestStartUp:
             "import sys\n"
             "from sdd.cli import app\n"
             "import typer.main\n"
-            f"typer.main.get_command(app).main(args={args!r}, prog_name='sdd', standalone_mode=False)\n"
-            f"sys.stderr.write('HEAVY=' + ','.join(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
+            "command = typer.main.get_command(app)\n"
+            f"command.main(args={args!r}, prog_name='sdd', standalone_mode=False)\n"
+            f"loaded = sorted(m for m in {heavy!r} if m in sys.modules)\n"
+            "sys.stderr.write('HEAVY=' + ','.join(loaded))\n"
         )
         completed = subprocess.run(
-            [sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=60, check=False
+            [sys.executable, "-c", probe],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert completed.stderr.strip().endswith("HEAVY="), completed.stderr
 
     def test_json_flag_is_declared_once(self) -> None:
         source = "\n".join(p.read_text(encoding="utf-8") for p in (SRC / "cli").glob("*.py"))
         assert source.count('["--json"]') == 1
-        assert "Annotated[bool, typer.Option(\"--json\"" not in source
+        assert 'Annotated[bool, typer.Option("--json"' not in source
 
 
 def test_show_json_roundtrips(cli: Cli, busy: Path) -> None:

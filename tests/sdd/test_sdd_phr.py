@@ -12,8 +12,8 @@ from sdd_helpers import CliResult, files_under, write
 
 from sdd.errors import SddError
 from sdd.project import Project
-from sdd.records.frontmatter import split
 from sdd.records.common import sections
+from sdd.records.frontmatter import split
 from sdd.records.phr import PhrInput, create_phr, find_phr, list_phrs, search_phrs
 
 Cli = Callable[..., CliResult]
@@ -102,9 +102,7 @@ class TestFeatureDetection:
         created = create_phr(project, PhrInput(title="X", stage="red"), environ={})
         assert created.feature == "002-tasks"
 
-    def test_branch_matching_nothing_falls_back_to_the_highest_spec(
-        self, project: Project
-    ) -> None:
+    def test_branch_matching_nothing_falls_back_to_the_highest_spec(self, project: Project) -> None:
         make_spec(project)
         make_spec(project, "010-later")
         write(project.root / ".git" / "HEAD", "ref: refs/heads/main\n")
@@ -240,7 +238,7 @@ class TestReading:
         assert find_phr(three, ref, cwd=three.root).title == "Red test"
 
     def test_bare_id_used_in_several_folders_is_ambiguous(self, three: Project) -> None:
-        with pytest.raises(SddError, match="002-tasks/1.*FEATURE/ID"):
+        with pytest.raises(SddError, match=r"002-tasks/1.*FEATURE/ID"):
             find_phr(three, "1", cwd=three.root)
 
     def test_find_by_path(self, three: Project) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 import typer
@@ -23,6 +23,9 @@ from sdd.records.common import Problem
 
 if TYPE_CHECKING:
     from sdd.project import Project
+
+
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 
 @dataclass
@@ -90,13 +93,12 @@ def command_name() -> str:
 
 
 class CommandFailed(click.ClickException):
-    """An error with its exit code, shown as one line, or as the envelope in JSON mode."""
+    """An error (exit 2), shown as one line, or as the envelope in JSON mode."""
 
-    def __init__(
-        self, message: str, *, exit_code: int = 2, code: str = "error", as_json: bool, command: str
-    ) -> None:
+    exit_code: ClassVar[int] = 2
+
+    def __init__(self, message: str, *, code: str = "error", as_json: bool, command: str) -> None:
         super().__init__(" ".join(message.split()))
-        self.exit_code = exit_code
         self.code = code
         self.as_json = as_json
         self.command = command
@@ -107,6 +109,12 @@ class CommandFailed(click.ClickException):
             write_json(envelope(ok=False, command=self.command, data=None, problems=[problem]))
             return
         (file or sys.stderr).write(f"sdd: error: {self.message}\n")
+
+
+class OperationFailed(CommandFailed):
+    """A failure that is not a usage error (exit 1), as click reports some of its own."""
+
+    exit_code: ClassVar[int] = 1
 
 
 def _set_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -137,7 +145,10 @@ def shared_options() -> list[click.Parameter]:
             metavar="DIR",
             expose_value=False,
             callback=_set_text("adr_dir"),
-            help="The ADR folder (else $SDD_ADR_DIR, [tool.sdd], .adr-dir, .log4brains.yml, usual places).",
+            help=(
+                "The ADR folder (else $SDD_ADR_DIR, [tool.sdd], .adr-dir, .log4brains.yml, "
+                "the usual places)."
+            ),
         ),
         click.Option(
             ["--prompts-dir"],
@@ -167,7 +178,7 @@ class SddCommand(TyperCommand):
         except SddError as exc:
             app = ctx.ensure_object(Application)
             command = " ".join(ctx.command_path.split()[1:])
-            raise CommandFailed(
+            raise failure(
                 exc.message,
                 exit_code=exc.exit_code,
                 code=exc.code,
@@ -219,7 +230,7 @@ class SddGroup(TyperGroup):
         except CommandFailed:
             raise
         except SddError as exc:
-            raise CommandFailed(
+            raise failure(
                 exc.message,
                 exit_code=exc.exit_code,
                 code=exc.code,
@@ -240,6 +251,14 @@ class SddGroup(TyperGroup):
             raise _from_click(exc, as_json=app.json) from exc
 
 
+def failure(
+    message: str, *, exit_code: int, code: str, as_json: bool, command: str
+) -> CommandFailed:
+    """The framework exception for an error with this exit code (1 or 2)."""
+    kind = OperationFailed if exit_code == 1 else CommandFailed
+    return kind(message, code=code, as_json=as_json, command=command)
+
+
 def _from_click(exc: click.ClickException, *, as_json: bool) -> CommandFailed:
     ctx = getattr(exc, "ctx", None)
     hint = (
@@ -247,7 +266,7 @@ def _from_click(exc: click.ClickException, *, as_json: bool) -> CommandFailed:
     )
     code = "usage" if isinstance(exc, click.UsageError) else "error"
     command = " ".join(ctx.command_path.split()[1:]) if ctx else ""
-    return CommandFailed(
+    return failure(
         exc.format_message() + hint,
         exit_code=exc.exit_code,
         code=code,
@@ -268,5 +287,8 @@ class CommandGroup(typer.Typer):
 
     def command(
         self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any
-    ) -> Any:  # type: ignore[override]
-        return super().command(name, cls=cls or SddCommand, **kwargs)
+    ) -> Callable[[CommandFunction], CommandFunction]:
+        decorator: Callable[[CommandFunction], CommandFunction] = super().command(
+            name, cls=cls or SddCommand, **kwargs
+        )
+        return decorator

@@ -40,7 +40,7 @@ def phr_new(
         str | None,
         typer.Option(
             "--feature",
-            help="Spec folder, e.g. 002-tasks (else SPECIFY_FEATURE, the branch, the highest spec).",
+            help="Spec folder, e.g. 002-tasks (else SPECIFY_FEATURE, the branch, the last spec).",
         ),
     ] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help=f"The prompt: {TEXT_ARG}")] = None,
@@ -160,7 +160,7 @@ def phr_list(
     app_.emit(
         {"records": [record.summary() for record in records], "count": len(records)},
         text=lambda: table(["REF", "STAGE", "DATE", "TITLE"], _rows(records), app_.terminal),
-        problems=[p for p in scan.problems],
+        problems=scan.problems,
     )
 
 

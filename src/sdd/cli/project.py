@@ -75,10 +75,13 @@ def where_command() -> None:
     def text() -> str:
         lines = [
             f"root      {project.root.as_posix()}  ({project.root_reason})",
-            f"adr       {project.relative(project.adr_dir)}  ({project.adr.source}; writes {convention.format}, {convention.scheme} names)",
+            f"adr       {project.relative(project.adr_dir)}  ({project.adr.source}; "
+            f"writes {convention.format}, {convention.scheme} names)",
             f"prompts   {project.relative(project.prompts_dir)}  ({project.prompts.source})",
             f"specs     {project.relative(project.specs_dir)}",
-            f"contract  {project.relative(project.contract_path)}  (traceability {'on' if project.traceability else 'off'}: {project.traceability_source})",
+            f"contract  {project.relative(project.contract_path)}  "
+            f"(traceability {'on' if project.traceability else 'off'}: "
+            f"{project.traceability_source})",
         ]
         return "\n".join(lines)
 

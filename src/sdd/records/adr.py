@@ -520,7 +520,7 @@ def _nygard_template(project: Project) -> str | None:
     return text
 
 
-def render_adr(
+def render_adr(  # noqa: PLR0911 - one return per format
     project: Project,
     convention: Convention,
     data: AdrInput,
@@ -604,7 +604,8 @@ def render_adr(
             f"## Alternatives Considered\n\n{alternatives}\n"
         )
     return (
-        f"# {title}\n\n## Status\n\n{status.capitalize()}\n\nDate: {date}\n\n## Context\n\n{context}\n\n"
+        f"# {title}\n\n## Status\n\n{status.capitalize()}\n\nDate: {date}\n\n"
+        f"## Context\n\n{context}\n\n"
         f"## Decision\n\n{decision}\n\n## Consequences\n\n{consequences}\n"
     )
 
@@ -632,7 +633,8 @@ def _fill_sections(text: str, given: Mapping[str, str | None]) -> str:
 
 def _madr_body(context: str, decision: str, consequences: str, alternatives: str) -> str:
     return (
-        f"## Context and Problem Statement\n\n{context}\n\n## Considered Options\n\n{alternatives}\n\n"
+        f"## Context and Problem Statement\n\n{context}\n\n"
+        f"## Considered Options\n\n{alternatives}\n\n"
         f"## Decision Outcome\n\n{decision}\n\n### Consequences\n\n{consequences}\n"
     )
 
@@ -764,7 +766,8 @@ def _mark_superseded(
     if old.format == "sdd":
         if number is None:
             raise SddError(
-                f"{old.relative_path} links ADRs by number; a record without a number cannot supersede it"
+                f"{old.relative_path} links ADRs by number; "
+                "a record without a number cannot supersede it"
             )
         updated = replace_field(old.text, "status", "superseded")
         current = [int(ref) for ref in old.superseded_by if ref.isdigit()]
@@ -815,9 +818,7 @@ def change_status(
         if record.status == target:
             return StatusChange(record, record.status, changed=False)
         if record.status in refused:
-            raise SddError(
-                f"ADR {record.ref} is {record.status}; a {record.status} ADR cannot become {target}"
-            )
+            raise SddError(f"ADR {record.ref} is {record.status}, so it cannot become {target}")
         write_together(
             [(record.path, set_status(record.text, record.parsed, target))],
             root=project.root,
@@ -835,7 +836,7 @@ class LinkChange:
 
 
 def link_adrs(project: Project, source_ref: str, target_ref: str, *, link_type: str) -> LinkChange:
-    """Write ``source <verb>s target`` on the source and ``target <verb>ed by source`` on the target."""
+    """Write ``source <verb>s target`` on one record, ``target <verb>ed by source`` on the other."""
     kind, forward = parse_link_type(link_type)
     if kind == "superseded":
         old, new, changed = supersede(project, target_ref, by=source_ref)
@@ -892,7 +893,9 @@ def _sdd_key(kind: str, direction: str) -> str:
     return forward_label(kind).replace(" ", "_")
 
 
-def supersede(project: Project, old_ref: str | int, *, by: str | int) -> tuple[AdrRecord, AdrRecord, bool]:
+def supersede(
+    project: Project, old_ref: str | int, *, by: str | int
+) -> tuple[AdrRecord, AdrRecord, bool]:
     """Mark ``old_ref`` superseded by ``by`` and record the link on both ADRs at once."""
     finish_interrupted_update(project)
     with writer_lock(project.state_dir):
@@ -1031,7 +1034,8 @@ def write_index(project: Project, *, output: str | None = None) -> tuple[Path, i
         if current is None or not is_generated_index(current):
             shown = project.relative(path)
             raise SddError(
-                f"{shown} was not written by `sdd adr index` (it has no marker line), so it is left "
+                f"{shown} was not written by `sdd adr index` (it has no marker line), "
+                "so it is left "
                 f"as it is; write the index elsewhere with --output FILE (e.g. --output "
                 f"{project.relative(project.adr_dir)}/INDEX.md), or remove {shown} first"
             )

@@ -62,7 +62,8 @@ _LINK_LINE = re.compile(
 )
 _BARE_REF = re.compile(r"^(?:ADR[-\s]?)?(\d+)\b|^([0-9]{8}-[A-Za-z0-9-]+)", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_STATUS_CUT = re.compile(r"\s*(?:\(|\s[-–—]\s|;|,|\.\s|\.$|:\s|!|\?)")
+# Where a status word ends: "(", a spaced dash (hyphen, en or em dash), ";", ",", ". ", "!".
+_STATUS_CUT = re.compile("\\s*(?:\\(|\\s[-\u2013\u2014]\\s|;|,|\\.\\s|\\.$|:\\s|!|\\?)")
 _EMPHASIS = re.compile(r"[*_`~]+")
 _SDD_KEYS = frozenset({"supersedes", "superseded_by"})
 _FM_LINK_KEY = re.compile(r"^[a-z][a-z_-]*(?:_by|s)$")
@@ -168,13 +169,12 @@ def _sections(lines: list[str], first_line: int) -> dict[str, tuple[int, list[tu
         if line.lstrip().startswith(("```", "~~~")):
             fence = not fence
         heading = None if fence else _SECTION.match(line)
-        if heading is not None:
-            if len(heading.group(1)) <= 2:
-                title = without_comments(heading.group(2)).rstrip(":").strip().lower()
-                current = [] if len(heading.group(1)) == 2 else None
-                if current is not None and title not in found:
-                    found[title] = (number, current)
-                continue
+        if heading is not None and len(heading.group(1)) <= 2:
+            title = without_comments(heading.group(2)).rstrip(":").strip().lower()
+            current = [] if len(heading.group(1)) == 2 else None
+            if current is not None and title not in found:
+                found[title] = (number, current)
+            continue
         if current is not None:
             current.append((number, line))
     return found

@@ -17,7 +17,8 @@ _FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})")
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
 # "ADR-0001: ", "ADR 12 - ", "0003. ", "7: " in front of a title; a bare "2024 plans" stays.
 _TITLE_NUMBER = re.compile(
-    r"^(?:(?:ADR|Decision|Record)[\s_-]*\d+\s*[.:\-–—]?\s+|\d+\s*[.:]\s+)", re.IGNORECASE
+    "^(?:(?:ADR|Decision|Record)[\\s_-]*\\d+\\s*[.:\\-\u2013\u2014]?\\s+|\\d+\\s*[.:]\\s+)",
+    re.IGNORECASE,
 )
 _HTML_COMMENT = re.compile(r"<!--.*?-->")
 _NUMBERED = re.compile(r"^(\d+)-")
