@@ -84,7 +84,15 @@ def _loader() -> Any:
 
 
 def parse(block: FrontMatter) -> dict[str, Any]:
-    """Strictly parse the block as a YAML mapping, or raise FrontMatterError."""
+    """Strictly parse the block as a YAML mapping, or raise FrontMatterError.
+
+    Plain front matter (nearly all of it) is read without PyYAML; see ``plainyaml``.
+    """
+    from sdd.records.plainyaml import read
+
+    fast = read(block.yaml_text)
+    if fast is not None:
+        return fast
     import yaml
 
     try:
