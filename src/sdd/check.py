@@ -97,6 +97,11 @@ class _Checker:
         return text
 
     def placeholders(self, path: Path | str, text: str, *, template_text: bool = False) -> None:
+        folded = text.casefold()
+        if "{{" not in text and not (
+            template_text and any(sentence in folded for sentence in _TEMPLATE_TEXT)
+        ):
+            return  # nothing to look for: skip the line-by-line scan
         fence: str | None = None
         for number, line in enumerate(text.splitlines(), start=1):
             stripped = line.lstrip()
@@ -118,12 +123,18 @@ class _Checker:
                         )
                         break
 
-    def schema(self, path: str, block: FrontMatter, kind: str) -> dict[str, Any] | None:
-        try:
-            data = parse(block)
-        except FrontMatterError as exc:
-            self.add(path, exc.line, "yaml", exc.message)
-            return None
+    def schema(
+        self, path: str, block: FrontMatter, kind: str, parsed: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Validate front matter against sdd's schema; ``parsed`` is a strict parse done already."""
+        if parsed is not None:
+            data = parsed
+        else:
+            try:
+                data = parse(block)
+            except FrontMatterError as exc:
+                self.add(path, exc.line, "yaml", exc.message)
+                return None
         for key, message in validate(kind, data):
             self.add(path, block.line_of(key), "schema", message)
         return data
@@ -221,7 +232,8 @@ class _Checker:
                 path, 1, "front-matter", "no YAML front matter (the PHR format starts with ---)"
             )
             return
-        data = self.schema(path, block, "phr")
+        strict_data = record.front_matter if record.yaml_error is None else None
+        data = self.schema(path, block, "phr", strict_data)
         if data is None:
             return
         stage = data.get("stage")
@@ -280,7 +292,7 @@ class _Checker:
         self._index(scan.records)
 
     def _sdd_adr(self, record: AdrRecord, block: FrontMatter) -> None:
-        data = self.schema(record.relative_path, block, "adr")
+        data = self.schema(record.relative_path, block, "adr", record.front_matter)
         if data is None:
             return
         if (
@@ -306,7 +318,7 @@ class _Checker:
                 "--strict demands sdd's format)",
             )
             return
-        self.schema(record.relative_path, block, "adr")
+        self.schema(record.relative_path, block, "adr", record.front_matter)
 
     def _links(self, record: AdrRecord, by_ref: dict[str, AdrRecord]) -> None:
         for link in record.links:

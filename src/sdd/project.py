@@ -121,6 +121,9 @@ class Project:
 
     def relative(self, path: Path) -> str:
         """The repository-relative POSIX form of ``path`` used in records and output."""
+        text, root = str(path), str(self.root)
+        if text.startswith(root + os.sep) and os.sep == "/":
+            return text[len(root) + 1 :]  # the common case, without pathlib's parsing
         for candidate in (path, path.resolve()):  # resolving is slow; most paths need none
             try:
                 return candidate.relative_to(self.root).as_posix()

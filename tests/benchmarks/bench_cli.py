@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 from sdd import __version__
 
@@ -105,27 +107,41 @@ def sdd_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "sdd"]
 
 
-def time_runs(command: list[str], *, cwd: Path, runs: int) -> list[float]:
-    timings = []
-    for index in range(runs + 1):  # the first run only warms the file cache
-        started = time.perf_counter()
-        completed = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
-        elapsed = (time.perf_counter() - started) * 1000
-        if completed.returncode not in (0, 1):
-            raise SystemExit(f"{command} failed: {completed.stderr.decode()[:400]}")
-        if index:
-            timings.append(elapsed)
+def run_once(command: list[str], *, cwd: Path) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) milliseconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if completed.returncode not in (0, 1):
+        raise SystemExit(f"{command} failed: {completed.stderr.decode()[:400]}")
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def time_all(
+    commands: dict[str, list[str]], *, cwd: Path, runs: int
+) -> dict[str, list[tuple[float, float]]]:
+    """Every command once per round, rounds interleaved, so all see the same machine load."""
+    timings: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for round_number in range(runs + 1):  # round 0 only warms the file cache
+        for name, command in commands.items():
+            measured = run_once(command, cwd=cwd)
+            if round_number:
+                timings[name].append(measured)
     return timings
 
 
-def summarise(timings: list[float], floor_ms: float | None) -> dict[str, float | bool | None]:
-    ordered = sorted(timings)
-    median = statistics.median(ordered)
+def summarise(timings: list[tuple[float, float]], floor_ms: float | None) -> dict[str, Any]:
+    walls = sorted(wall for wall, _ in timings)
+    median = statistics.median(walls)
     return {
         "median_ms": round(median, 1),
-        "p90_ms": round(ordered[max(0, int(len(ordered) * 0.9) - 1)], 1),
-        "min_ms": round(ordered[0], 1),
-        "max_ms": round(ordered[-1], 1),
+        "p90_ms": round(walls[max(0, int(len(walls) * 0.9) - 1)], 1),
+        "min_ms": round(walls[0], 1),
+        "max_ms": round(walls[-1], 1),
+        "median_cpu_ms": round(statistics.median(cpu for _, cpu in timings), 1),
         "ratio_to_interpreter": round(median / floor_ms, 2) if floor_ms else None,
         "within_budget": median <= BUDGET_MS,
     }
@@ -209,7 +225,7 @@ def main() -> int:
         corpus = make_corpus(root, options.records)
         probes = Path(scratch) / "probes"
         for name, source in PROBE.items():
-            write(probes / f"{name}.py", textwrap.dedent(source))
+            write(probes / f"probe_{name}.py", textwrap.dedent(source))
         floors: dict[str, list[str]] = {
             "python -S -c pass": [sys.executable, "-S", "-c", "pass"],
             "python -c pass": [sys.executable, "-c", "pass"],
@@ -217,7 +233,7 @@ def main() -> int:
         floors |= {
             f"{name} app (adr list --json)": [
                 sys.executable,
-                str(probes / f"{name}.py"),
+                str(probes / f"probe_{name}.py"),
                 "adr",
                 "list",
                 "--json",
@@ -228,25 +244,20 @@ def main() -> int:
             name, _, python = pair.partition("=")
             floors[f"typer app on {name}"] = [
                 python,
-                str(probes / "typer.py"),
+                str(probes / "probe_typer.py"),
                 "adr",
                 "list",
                 "--json",
             ]
-        floor_results = {
-            name: summarise(time_runs(command, cwd=root, runs=options.runs), None)
-            for name, command in floors.items()
+        commands = {
+            "sdd " + " ".join(args): [*sdd, *args] for args in [["--version"], *READ_COMMANDS]
         }
-        interpreter = float(floor_results["python -c pass"]["median_ms"] or 1.0)
+        timings = time_all(floors | commands, cwd=root, runs=options.runs)
+        interpreter = statistics.median(wall for wall, _ in timings["python -c pass"])
+        floor_results = {name: summarise(timings[name], interpreter) for name in floors}
         for result in floor_results.values():
-            result["ratio_to_interpreter"] = round(float(result["median_ms"] or 0) / interpreter, 2)
             result.pop("within_budget")
-        results = {
-            "sdd " + " ".join(args): summarise(
-                time_runs([*sdd, *args], cwd=root, runs=options.runs), interpreter
-            )
-            for args in [["--version"], *READ_COMMANDS]
-        }
+        results = {name: summarise(timings[name], interpreter) for name in commands}
 
     document = {
         "tool": "sdd",
@@ -271,7 +282,8 @@ def main() -> int:
         verdict = "ok" if result["within_budget"] else "OVER BUDGET"
         print(
             f"{name:<44} median {result['median_ms']:>7.1f} ms  p90 {result['p90_ms']:>7.1f} ms"
-            f"  ({result['ratio_to_interpreter']}x python) [{verdict}, budget {BUDGET_MS:.0f} ms]"
+            f"  cpu {result['median_cpu_ms']:>6.1f} ms  ({result['ratio_to_interpreter']}x python)"
+            f" [{verdict}, budget {BUDGET_MS:.0f} ms]"
         )
     print(f"wrote {options.output}")
     return 1 if options.fail_over_budget and not document["ok"] else 0

@@ -13,10 +13,51 @@ from sdd.records.frontmatter import encode_value
 from sdd.records.plainyaml import read
 
 WORDS = st.sampled_from(
-    ["null", "Null", "~", "true", "True", "yes", "No", "on", "y", "0", "007", "0008", "0010",
-     "12", "-3", "+4", "1e3", "1.5", ".5", "0x1f", "1_000", "12:30", "2026-11-22",
-     "2026-02-30", "002-tasks", "ADR-0003", "a: b", "a #b", "@x", "`x", "=", "-", "- x",
-     "[x]", "{x}", "'q'", '"q"', "it's", "Café", "x\u0085y", "tab\there", "end:", ""]
+    [
+        "null",
+        "Null",
+        "~",
+        "true",
+        "True",
+        "yes",
+        "No",
+        "on",
+        "y",
+        "0",
+        "007",
+        "0008",
+        "0010",
+        "12",
+        "-3",
+        "+4",
+        "1e3",
+        "1.5",
+        ".5",
+        "0x1f",
+        "1_000",
+        "12:30",
+        "2026-11-22",
+        "2026-02-30",
+        "002-tasks",
+        "ADR-0003",
+        "a: b",
+        "a #b",
+        "@x",
+        "`x",
+        "=",
+        "-",
+        "- x",
+        "[x]",
+        "{x}",
+        "'q'",
+        '"q"',
+        "it's",
+        "Café",
+        "x\u0085y",
+        "tab\there",
+        "end:",
+        "",
+    ]
 )
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), max_codepoint=0x2FFF), max_size=12
@@ -60,7 +101,9 @@ def pyyaml(text: str) -> object:
         return "rejected"
 
 
-@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(documents())
 def test_agrees_with_pyyaml_or_declines(text: str) -> None:
     fast = read(text)
@@ -79,7 +122,7 @@ def test_what_sdd_writes_reads_back_fast(value: str) -> None:
 
 def test_record_front_matter_takes_the_fast_path() -> None:
     text = (
-        "id: 12\ntitle: \"Use: PostgreSQL\"\nstatus: accepted\ndate: 2026-11-22\nfeature: 002-tasks\n"
+        'id: 12\ntitle: "Use: PostgreSQL"\nstatus: accepted\ndate: 2026-11-22\nfeature: 002-tasks\n'
         "supersedes: []\nsuperseded_by: [3, 4]\nlinks:\n  spec: specs/002-tasks/spec.md\n"
         "  ticket: null\nfiles:\n  - src/x.py\n  - none\n"
     )
@@ -97,5 +140,12 @@ def test_record_front_matter_takes_the_fast_path() -> None:
 
 
 def test_anything_unusual_is_left_to_pyyaml() -> None:
-    for text in ("a: &x 1", "a: !!str 1", "a: |\n  text", "a: 1 # note", "a:\n  b:\n    c: 1", "a: yes"):
+    for text in (
+        "a: &x 1",
+        "a: !!str 1",
+        "a: |\n  text",
+        "a: 1 # note",
+        "a:\n  b:\n    c: 1",
+        "a: yes",
+    ):
         assert read(text) is None, text

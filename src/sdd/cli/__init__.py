@@ -5,8 +5,6 @@ and one ``add_typer`` line below. Heavy modules (PyYAML, the record readers, the
 imported inside the commands that need them, so start-up stays cheap.
 """
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

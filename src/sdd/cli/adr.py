@@ -1,7 +1,5 @@
 """``sdd adr``: record, change, link, list, index and graph Architectural Decision Records."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import Annotated, Any

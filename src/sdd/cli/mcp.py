@@ -1,7 +1,5 @@
 """``sdd mcp``: serve sdd's operations to coding agents over MCP (stdio)."""
 
-from __future__ import annotations
-
 from sdd.cli.application import CommandGroup, application
 
 app = CommandGroup()

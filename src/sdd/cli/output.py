@@ -52,8 +52,11 @@ def envelope(
 
 
 def write_json(document: Any, stream: TextIO | None = None) -> None:
+    """Indented for a person at a terminal; one compact line (and C-fast) for programs."""
     out = stream or sys.stdout
-    out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    isatty = getattr(out, "isatty", None)
+    indent = 2 if isatty is not None and isatty() else None
+    out.write(json.dumps(document, ensure_ascii=False, indent=indent) + "\n")
     out.flush()
 
 

@@ -1,7 +1,5 @@
 """``sdd phr``: record and read Prompt History Records."""
 
-from __future__ import annotations
-
 import datetime as dt
 import os
 from pathlib import Path

@@ -1,7 +1,5 @@
 """Top-level commands about the project as a whole: init, where, check and schema."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

@@ -1,7 +1,5 @@
 """``sdd spec``: create and list feature specs."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.records.common import (
-    body_offset,
-    first_heading,
+    first_heading_in,
     inverse_label,
     link_kind,
     strip_title_number,
@@ -166,9 +165,12 @@ def _sections(lines: list[str], first_line: int) -> dict[str, tuple[int, list[tu
     fence = False
     for offset, line in enumerate(lines):
         number = first_line + offset
-        if line.lstrip().startswith(("```", "~~~")):
-            fence = not fence
-        heading = None if fence else _SECTION.match(line)
+        if line.startswith(("#", " ", "`", "~")):
+            if line.lstrip().startswith(("```", "~~~")):
+                fence = not fence
+            heading = None if fence or not line.startswith("#") else _SECTION.match(line)
+        else:
+            heading = None
         if heading is not None and len(heading.group(1)) <= 2:
             title = without_comments(heading.group(2)).rstrip(":").strip().lower()
             current = [] if len(heading.group(1)) == 2 else None
@@ -212,9 +214,12 @@ def read_adr_text(text: str, *, dated_or_slug_name: bool) -> AdrText:
         except FrontMatterError as exc:
             yaml_error = exc
             data = parse_lenient(block)
-    body, first_line = body_offset(text)
+    if block is None:
+        body, first_line = text, 1
+    else:
+        body, first_line = block.body, block.closing_line + 1
     lines = body.split("\n")
-    heading, heading_line = first_heading(text)
+    heading, heading_line = first_heading_in(lines, first_line)
     result = AdrText(format="plain", block=block, front_matter=data, yaml_error=yaml_error)
     if heading is not None:
         result.title, result.title_line = strip_title_number(heading), heading_line

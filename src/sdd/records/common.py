@@ -78,8 +78,15 @@ def strip_title_number(title: str) -> str:
 def first_heading(text: str) -> tuple[str | None, int]:
     """The first H1 outside code blocks, and its file line (0 when there is none)."""
     body, first_line = body_offset(text)
+    return first_heading_in(body.split("\n"), first_line)
+
+
+def first_heading_in(lines: list[str], first_line: int) -> tuple[str | None, int]:
+    """``first_heading`` for body lines that start at file line ``first_line``."""
     fence: str | None = None
-    for offset, line in enumerate(body.split("\n")):
+    for offset, line in enumerate(lines):
+        if not line.startswith(("#", " ", "`", "~")):
+            continue  # neither a heading nor a fence: most lines stop here
         opener = _FENCE_OPEN.match(line)
         if opener:
             if fence is None:
@@ -93,6 +100,8 @@ def first_heading(text: str) -> tuple[str | None, int]:
 
 
 def without_comments(line: str) -> str:
+    if "<!--" not in line:
+        return line.strip()
     return _HTML_COMMENT.sub("", line).strip()
 
 
