@@ -19,10 +19,10 @@ from mcp.client.stdio import StdioServerParameters  # noqa: E402
 
 
 def call(root: Path, steps: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-    """Start ``python -m sdd mcp`` in ``root`` and run each tool call in one session."""
+    """Start ``python -m sdd mcp`` in ``root`` and run each tool call over one connection."""
     results: list[Any] = []
 
-    async def session() -> None:
+    async def connect() -> None:
         server = StdioServerParameters(command=sys.executable, args=["-m", "sdd", "mcp"], cwd=root)
         with anyio.fail_after(120):
             await talk(server)
@@ -34,7 +34,7 @@ def call(root: Path, steps: list[tuple[str, dict[str, Any]]]) -> list[Any]:
             for name, arguments in steps:
                 results.append(await client.call_tool(name, arguments))
 
-    anyio.run(session)
+    anyio.run(connect)
     return results
 
 
