@@ -15,7 +15,7 @@ PORT ?= 8000
 REDOCLY_VERSION := 2.77.0
 NODE_TOOLS := $(VENV)/node
 REDOCLY := $(NODE_TOOLS)/node_modules/.bin/redocly
-# openapi-python-client gets a virtualenv of its own: it requires Typer < 0.28, the project 0.29.
+# openapi-python-client gets a virtualenv of its own, so its pins never meet the project's.
 CLIENT_GENERATOR := openapi-python-client==0.29.1
 CLIENT_GENERATOR_VENV := $(VENV)/tools/openapi-python-client
 
