@@ -79,7 +79,9 @@ PROBE = {
         import sys
         from typing import Annotated
         import typer
-        app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+        app = typer.Typer(
+            add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False
+        )
         def make():
             def command(
                 title: Annotated[str | None, typer.Option("--title")] = None,
@@ -164,7 +166,8 @@ def make_corpus(root: Path, records: int) -> dict[str, int]:
     for feature in range(1, 11):
         write(
             root / "specs" / f"{feature:03d}-feature-{feature}" / "spec.md",
-            f"# Feature Specification: Feature {feature}\n\n**Status**: Draft\n**Operations**: none\n",
+            f"# Feature Specification: Feature {feature}\n\n"
+            "**Status**: Draft\n**Operations**: none\n",
         )
     folder = root / "history" / "adr"
     for number in range(1, adrs + 1):
@@ -173,7 +176,8 @@ def make_corpus(root: Path, records: int) -> dict[str, int]:
         shape = number % 3
         if shape == 0:
             text = (
-                f"---\nid: {number}\ntitle: {title}\nstatus: accepted\ndate: {date}\nfeature: null\n"
+                f"---\nid: {number}\ntitle: {title}\nstatus: accepted\ndate: {date}\n"
+                "feature: null\n"
                 "supersedes: []\nsuperseded_by: []\nlinks:\n  spec: null\n  ticket: null\n"
                 f"  adr: null\n  pr: null\n---\n\n# ADR-{number:04d}: {title}\n\n## Context\n\n"
                 "Why.\n\n## Decision\n\nWhat.\n"
@@ -199,7 +203,8 @@ def make_corpus(root: Path, records: int) -> dict[str, int]:
             f"date: {(day + dt.timedelta(days=index)).isoformat()}\nsurface: agent\nmodel: null\n"
             f'feature: {route}\nbranch: {route}\nuser: Ada\ncommand: null\nlabels: ["paging"]\n'
             "links:\n  spec: null\n  ticket: null\n  adr: null\n  pr: null\nfiles: []\ntests: []\n"
-            f"---\n\n# Step {number}\n\n## Prompt\n\n```text\nImplement paging step {number}.\n```\n",
+            f"---\n\n# Step {number}\n\n## Prompt\n\n"
+            f"```text\nImplement paging step {number}.\n```\n",
         )
     return {"adrs": adrs, "phrs": phrs, "specs": 10}
 
@@ -275,8 +280,10 @@ def main() -> int:
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     for name, result in floor_results.items():
+        ratio = result["ratio_to_interpreter"]
         print(
-            f"{name:<44} median {result['median_ms']:>7.1f} ms  ({result['ratio_to_interpreter']}x python)"
+            f"{name:<44} median {result['median_ms']:>7.1f} ms"
+            f"  cpu {result['median_cpu_ms']:>6.1f} ms  ({ratio}x python)"
         )
     for name, result in results.items():
         verdict = "ok" if result["within_budget"] else "OVER BUDGET"
