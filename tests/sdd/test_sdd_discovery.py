@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from sdd_helpers import CliResult, write
 
-from sdd.project import Overrides, discover, find_root
-
 Cli = Callable[..., CliResult]
 
 NYGARD = "# 1. Keep a log\n\nDate: 2024-01-01\n\n## Status\n\nAccepted\n"
@@ -109,6 +107,8 @@ class TestPromptsFolder:
 
 class TestRoot:
     def test_nearest_marker_wins_over_the_git_root(self, bare: Path) -> None:
+        from sdd.project import find_root
+
         service = bare / "services" / "tasks"
         write(service / ".adr-dir", "doc/decisions\n")
         (service / "src").mkdir(parents=True)
@@ -116,18 +116,24 @@ class TestRoot:
         assert (root, reason) == (service.resolve(), "nearest folder holding .adr-dir")
 
     def test_git_root_without_markers(self, bare: Path) -> None:
+        from sdd.project import find_root
+
         (bare / "src" / "deep").mkdir(parents=True)
         root, reason = find_root(bare / "src" / "deep")
         assert root == bare.resolve()
         assert reason.startswith("git root")
 
     def test_usual_adr_folder_marks_the_root(self, bare: Path) -> None:
+        from sdd.project import find_root
+
         (bare / "docs" / "decisions").mkdir(parents=True)
         (bare / "docs" / "guide").mkdir()
         root, reason = find_root(bare / "docs" / "guide")
         assert (root, reason) == (bare.resolve(), "nearest folder holding docs/decisions/")
 
     def test_discover_applies_overrides(self, bare: Path) -> None:
+        from sdd.project import Overrides, discover
+
         project = discover(bare, overrides=Overrides(adr_dir="x", prompts_dir="y"))
         assert (project.adr.source, project.prompts.source) == ("--adr-dir", "--prompts-dir")
 

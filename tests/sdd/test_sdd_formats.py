@@ -84,7 +84,7 @@ class TestZeroSetup:
         copy_of("speckit-plus")
         result = cli("check", "--json")
         assert (result.exit_code, result.json()["problems"]) == (0, [])
-        assert result.json()["data"]["checked"]["phrs"] == 10
+        assert result.json()["data"]["checked"]["phrs"] == 11
 
     def test_reading_never_writes(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         root = copy_of("adr-tools")
@@ -293,7 +293,7 @@ class TestSpecKitPlus:
         copy_of("speckit-plus")
         listed = cli("phr", "list", "--json").json()["data"]
         searched = cli("phr", "search", "## Prompt", "--json").json()["data"]
-        assert listed["count"] == searched["count"] == 10
+        assert listed["count"] == searched["count"] == 11
 
     def test_ids_are_per_folder_and_not_duplicates(
         self, cli: Cli, copy_of: Callable[[str], Path]
@@ -309,7 +309,8 @@ class TestSpecKitPlus:
         ambiguous = cli("phr", "show", "1")
         assert ambiguous.exit_code == 2
         assert "002-web-todo/1" in ambiguous.stderr
-        assert cli("phr", "show", "4").exit_code == 0  # unique: only 001-console-todo has a 4
+        assert cli("phr", "show", "3").exit_code == 2  # two folders have a 3
+        assert cli("phr", "show", "002-web-todo/4").exit_code == 0
 
     def test_new_phr_continues_the_folder_and_its_names(
         self, cli: Cli, copy_of: Callable[[str], Path]
@@ -326,10 +327,11 @@ class TestSpecKitPlus:
             "002-web-todo",
             "--json",
         ).json()["data"]["record"]
-        assert created["ref"] == "002-web-todo/4"
+        assert created["ref"] == "002-web-todo/5"
         assert (
-            created["path"] == "history/prompts/002-web-todo/PHR-0004-add-due-dates.spec.prompt.md"
+            created["path"] == "history/prompts/002-web-todo/PHR-0005-add-due-dates.spec.prompt.md"
         )
+        assert cli("phr", "show", "5").exit_code == 0  # a bare id that is unique
 
     def test_speckit_adr_template_is_read(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         copy_of("speckit-plus")
