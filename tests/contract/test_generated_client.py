@@ -5,7 +5,7 @@ from there. The scenario talks to a live uvicorn on loopback, on SQLite and on P
 through the generated functions and models: no request is written by hand.
 
 The generator is installed by `make client-generator` (part of `make test`) into its own
-virtualenv inside the one running these tests, because it pins an older Typer than the project.
+virtualenv inside the one running these tests, so its pins never constrain the project's.
 """
 
 from __future__ import annotations
