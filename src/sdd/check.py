@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from sdd.contract import ContractError, load_operations
+from sdd.problems import Problem
 from sdd.project import Project
 from sdd.records.adr import AdrRecord, is_generated_index, render_index, scan_adrs
 from sdd.records.adr_format import BOTH_SIDES
-from sdd.records.common import Problem, read_text
+from sdd.records.common import read_text
 from sdd.records.frontmatter import FrontMatter, FrontMatterError, parse, parse_repaired, split
 from sdd.records.journal import JOURNAL_NAME
 from sdd.records.phr import PHR_NAME, UNROUTED_STAGES, PhrRecord, scan_phrs

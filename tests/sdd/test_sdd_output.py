@@ -53,9 +53,13 @@ NOT_JSON = {"mcp": "serves MCP over stdio; its output is the protocol itself"}
 
 
 def leaf_commands(command: click.Command, prefix: str = "") -> list[str]:
+    """Every command path, lazily loaded groups included (through Click's public API)."""
     if isinstance(command, click.Group):
+        ctx = click.Context(command, info_name=prefix or "sdd")
         found: list[str] = []
-        for name, child in command.commands.items():
+        for name in command.list_commands(ctx):
+            child = command.get_command(ctx, name)
+            assert child is not None, name
             found += leaf_commands(child, f"{prefix} {name}".strip())
         return found
     return [prefix]

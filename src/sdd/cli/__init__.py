@@ -1,8 +1,9 @@
 """The ``sdd`` command line: the root application and its wiring, nothing else.
 
-Each command group is one module in this package exposing ``app``; adding one is one import
-and one ``add_typer`` line below. Heavy modules (PyYAML, the record readers, the MCP SDK) are
-imported inside the commands that need them, so start-up stays cheap.
+Each command group is one module in this package exposing ``app``; adding one is one entry
+in ``GROUPS`` below, and the group is imported only when its name is used. Heavy modules
+(PyYAML, the record readers, the MCP SDK) are imported inside the commands that need them,
+so start-up stays cheap.
 """
 
 import sys
@@ -11,18 +12,24 @@ from typing import Annotated
 import typer
 
 from sdd import __version__
-from sdd.cli import adr, mcp, phr, project, spec
-from sdd.cli.application import CommandGroup, application
+from sdd.cli import mcp, project
+from sdd.cli.application import CommandGroup, application, lazy_root
+
+# Command groups: name -> the module whose ``app`` holds them, imported only when used.
+# Adding a group is one module in this package and one line here.
+GROUPS = {
+    "spec": "sdd.cli.spec",
+    "phr": "sdd.cli.phr",
+    "adr": "sdd.cli.adr",
+}
 
 app = CommandGroup(
     name="sdd",
     help="Specs, prompt history and decision records for spec-first projects.",
     add_completion=True,
+    cls=lazy_root(GROUPS),
 )
 app.add_typer(project.app)
-app.add_typer(spec.app, name="spec")
-app.add_typer(phr.app, name="phr")
-app.add_typer(adr.app, name="adr")
 app.add_typer(mcp.app)
 
 

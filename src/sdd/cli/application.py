@@ -9,17 +9,19 @@ own ``main`` prints it (one line, or the JSON envelope) and exits with its code.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 import typer
+import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from sdd.cli.output import Terminal, envelope, write_json, write_text
 from sdd.errors import SddError
-from sdd.records.common import Problem
+from sdd.problems import Problem
 
 if TYPE_CHECKING:
     from sdd.project import Project
@@ -273,6 +275,28 @@ def _from_click(exc: click.ClickException, *, as_json: bool) -> CommandFailed:
         as_json=as_json,
         command=command,
     )
+
+
+def lazy_root(groups: Mapping[str, str]) -> type[SddGroup]:
+    """The root group class: ``groups`` maps a command name to the module holding its ``app``.
+
+    A group's module is imported, and its commands built, only when its name is used (Click's
+    documented way to load subcommands lazily), so ``sdd adr list`` never pays for ``phr``.
+    """
+
+    class LazyRoot(SddGroup):
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            eager = super().list_commands(ctx)
+            return [*eager, *(name for name in groups if name not in eager)]
+
+        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+            module = groups.get(cmd_name)
+            if module is None:
+                return super().get_command(ctx, cmd_name)
+            command: click.Command = typer.main.get_command(import_module(module).app)
+            return command
+
+    return LazyRoot
 
 
 class CommandGroup(typer.Typer):

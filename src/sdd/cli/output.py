@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from sdd.records.common import Problem
+from sdd.problems import Problem
 
 ENVELOPE_KEYS = ("ok", "command", "data", "problems")
 _CODES = {

@@ -21,6 +21,7 @@ from typing import Any
 
 from sdd.errors import RecordNotFoundError, SddError
 from sdd.naming import require_feature_name, require_title, slugify
+from sdd.problems import Problem
 from sdd.project import Project
 from sdd.records.adr_format import (
     AdrText,
@@ -32,7 +33,6 @@ from sdd.records.adr_format import (
 )
 from sdd.records.common import (
     NOT_RECORDED,
-    Problem,
     forward_label,
     inverse_label,
     jsonable,

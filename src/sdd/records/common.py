@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.errors import SddError
@@ -15,39 +14,16 @@ from sdd.records.schema import LINK_KEYS
 NOT_RECORDED = "_Not recorded._"
 _FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})")
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
-# "ADR-0001: ", "ADR 12 - ", "0003. ", "7: " in front of a title; a bare "2024 plans" stays.
+# "ADR-0001: ", "ADR 12 - ", "Decision 3: ", "0003. ", "7: " in front of a title; a bare
+# "2024 plans" or "Decision 12 about paging" stays.
 _TITLE_NUMBER = re.compile(
-    "^(?:(?:ADR|Decision|Record)[\\s_-]*\\d+\\s*[.:\\-\u2013\u2014]?\\s+|\\d+\\s*[.:]\\s+)",
+    "^(?:ADR[\\s_-]*\\d+\\s*[.:\\-\u2013\u2014]?\\s+"
+    "|(?:Decision|Record)[\\s_-]*\\d+\\s*[.:\\-\u2013\u2014]\\s+"
+    "|\\d+\\s*[.:]\\s+)",
     re.IGNORECASE,
 )
 _HTML_COMMENT = re.compile(r"<!--.*?-->")
 _NUMBERED = re.compile(r"^(\d+)-")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something about a record that is wrong or could not be read, with its place."""
-
-    path: str
-    line: int
-    code: str
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.code}: {self.message}"
-
-    def sort_key(self) -> tuple[str, int, str, str]:
-        return (self.path, self.line, self.code, self.message)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-            "path": self.path or None,
-            "line": self.line or None,
-        }
 
 
 def read_text(path: Any) -> tuple[str | None, str | None]:

@@ -21,10 +21,10 @@ from typing import Any
 from sdd.errors import RecordNotFoundError, SddError
 from sdd.gitinfo import current_branch
 from sdd.naming import require_feature_name, require_title, slugify
+from sdd.problems import Problem
 from sdd.project import Project
 from sdd.records.common import (
     NOT_RECORDED,
-    Problem,
     as_list,
     as_text,
     fenced,
@@ -346,6 +346,16 @@ class PhrRecord:
         }
 
 
+def _route_of(path: Path, prompts_dir: Path) -> str:
+    """The folder of ``path`` below the prompts folder, POSIX style ("" at the top)."""
+    parent, top = os.path.dirname(str(path)), str(prompts_dir)
+    if parent == top:
+        return ""
+    if parent.startswith(top + os.sep):
+        return parent[len(top) + 1 :].replace(os.sep, "/")
+    return ""
+
+
 def read_phr(project: Project, path: Path) -> PhrRecord | Problem:
     relative = project.relative(path)
     text, why = read_text(path)
@@ -362,11 +372,7 @@ def read_phr(project: Project, path: Path) -> PhrRecord | Problem:
             yaml_error = exc
             data = parse_lenient(block)
     name = PHR_NAME.match(path.name)
-    try:
-        route = path.parent.relative_to(project.prompts_dir).as_posix()
-    except ValueError:
-        route = ""
-    route = "" if route == "." else route
+    route = _route_of(path, project.prompts_dir)
     title = as_text(data.get("title"))
     if title is None:
         title = first_heading(text)[0]

@@ -23,25 +23,43 @@ _ZERO_LED_TEXT = re.compile(r"^0[0-9]*[89][0-9]*$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 # A plain scalar that YAML reads as a string: no indicator first, nothing YAML reads as a
 # number, boolean, null, date or time, and no ": " or " #" inside.
-_PLAIN = re.compile(r"^[A-Za-z_./(][^\t#]*$")
+# A plain scalar that starts with a letter, "_", "/" or "(" and holds no tab, "#" or
+# character YAML refuses; ": " and a final ":" are checked apart.
+_PLAIN = re.compile("^[A-Za-z_/(][^\t#\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]*$")
+# The special words sdd can answer for; the others (yes, No, True, ...) go to PyYAML.
+_WORDS: dict[str, Any] = {"null": None, "~": None, "true": True, "false": False}
 # Feature folders such as 002-tasks: digits, a hyphen, then a word; YAML reads them as text.
 _NUMBERED_NAME = re.compile(r"^[0-9]+-[a-z][a-z0-9-]*$")
 _SPECIAL_WORDS = frozenset(
     {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "~", ".nan", ".inf", "-.inf"}
 )
-_NUMBERISH = re.compile(r"^[-+.]?[0-9]|^\.[0-9]|^[-+]?\.(?:inf|nan)$", re.IGNORECASE)
 _GIVE_UP = object()
 
 
-def _scalar(text: str) -> Any:  # noqa: PLR0911, PLR0912 - one branch per scalar kind
+def _scalar(text: str) -> Any:  # noqa: PLR0911 - one return per scalar kind
     """One scalar, or ``_GIVE_UP`` when PyYAML should decide."""
     value = text.strip(" ")
-    if value in ("", "null", "~"):
+    if not value:
         return None
-    if value == "true":
-        return True
-    if value == "false":
-        return False
+    first = value[0]
+    if first.isdigit() or first in "-+.":
+        return _numberish(value)
+    if first == '"':
+        return _double_quoted(value)
+    if first == "'":
+        if len(value) < 2 or not value.endswith("'") or "'" in value[1:-1].replace("''", ""):
+            return _GIVE_UP
+        return value[1:-1].replace("''", "'")
+    lowered = value.lower()
+    if lowered in _SPECIAL_WORDS:
+        return _WORDS.get(value, _GIVE_UP)
+    if not _PLAIN.match(value) or ": " in value or value.endswith(":"):
+        return _GIVE_UP
+    return value
+
+
+def _numberish(value: str) -> Any:  # noqa: PLR0911 - one return per number shape
+    """Scalars that start like a number: the ones YAML 1.1 and sdd agree on, else give up."""
     if _INT.match(value):
         return int(value)
     if _OCTAL.match(value):
@@ -53,24 +71,9 @@ def _scalar(text: str) -> Any:  # noqa: PLR0911, PLR0912 - one branch per scalar
             return dt.date(int(date.group(1)), int(date.group(2)), int(date.group(3)))
         except ValueError:
             return _GIVE_UP
-    if value.startswith('"'):
-        return _double_quoted(value)
     if _NUMBERED_NAME.match(value):
         return value
-    if value.startswith("'"):
-        if len(value) < 2 or not value.endswith("'") or "'" in value[1:-1].replace("''", ""):
-            return _GIVE_UP
-        return value[1:-1].replace("''", "'")
-    if (
-        not _PLAIN.match(value)
-        or _UNPRINTABLE.search(value)
-        or value.lower() in _SPECIAL_WORDS
-        or _NUMBERISH.match(value)
-        or ": " in value
-        or value.endswith(":")
-    ):
-        return _GIVE_UP
-    return value
+    return _GIVE_UP
 
 
 # Characters YAML treats as breaks or refuses in text: one search per document, not per char.
