@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev run migrate test check lint typecheck contract-check contract-lint client-generator generate fuzz bench bench-cli sdd-check clean
+.PHONY: help install dev run migrate test check lint typecheck contract-check contract-lint contract-diff client-generator generate fuzz bench bench-cli sdd-check clean
 
 # Tools that are not Python dependencies of the project live inside .venv too, so `make clean`
 # removes them and nothing is committed for them (no lock file, no registry address).
@@ -79,10 +79,13 @@ $(CLIENT_GENERATOR_VENV)/.installed: Makefile | $(BIN)/python
 	$(CLIENT_GENERATOR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(CLIENT_GENERATOR)
 	@touch $@
 
+contract-diff: dev ## Fail on a breaking contract change since main's merge base (CONTRACT_BASE=REF to choose)
+	$(BIN)/sdd contract diff $(if $(CONTRACT_BASE),--base $(CONTRACT_BASE))
+
 sdd-check: dev
 	$(BIN)/sdd check
 
-check: lint typecheck contract-check contract-lint sdd-check ## ruff, mypy --strict, contract validation and lint, model drift, sdd check
+check: lint typecheck contract-check contract-lint contract-diff sdd-check ## ruff, mypy --strict, contract validation and lint, model drift, breaking changes, sdd check
 
 generate: dev ## Regenerate src/taskapi/contract/models.py from the contract
 	$(BIN)/datamodel-codegen

@@ -47,6 +47,7 @@ RUNS: dict[str, list[list[str]]] = {
     "adr search": [["adr", "search", "share"]],
     "adr index": [["adr", "index"]],
     "adr graph": [["adr", "graph"], ["adr", "graph", "--format", "dot"]],
+    "contract diff": [["contract", "diff"]],
 }
 # Commands that never print a JSON document, and why.
 NOT_JSON = {"mcp": "serves MCP over stdio; its output is the protocol itself"}

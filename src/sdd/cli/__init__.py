@@ -21,6 +21,7 @@ GROUPS = {
     "spec": "sdd.cli.spec",
     "phr": "sdd.cli.phr",
     "adr": "sdd.cli.adr",
+    "contract": "sdd.cli.contract",
 }
 
 app = CommandGroup(

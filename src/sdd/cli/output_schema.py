@@ -126,6 +126,19 @@ CHOICE = _object(
     extra=True,
 )
 
+CHANGE = _object(
+    {
+        "breaking": {"type": "boolean"},
+        "kind": {"type": "string"},
+        "reason": {"type": "string"},
+        "pointer": {"type": "string"},
+        "base": NULLABLE_TEXT,
+        "head": NULLABLE_TEXT,
+        "operation": NULLABLE_TEXT,
+        "direction": {"enum": ["request", "response", None]},
+    }
+)
+
 DATA: dict[str, dict[str, Any]] = {
     "": _object({"name": {"const": "sdd"}, "version": {"type": "string"}}),
     "init": _object(
@@ -187,6 +200,19 @@ DATA: dict[str, dict[str, Any]] = {
     "adr show": _object({"record": _with(ADR, SHOWN)}),
     "adr search": _search(ADR),
     "adr index": _object({"path": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}),
+    "contract diff": _object(
+        {
+            "base": {"type": "string"},
+            "head": {"type": "string"},
+            "base_version": NULLABLE_TEXT,
+            "head_version": NULLABLE_TEXT,
+            "major_bumped": {"type": "boolean"},
+            "skipped": NULLABLE_TEXT,
+            "verdict": {"type": "string"},
+            "breaking": {"type": "integer", "minimum": 0},
+            "changes": _list(CHANGE),
+        }
+    ),
     "adr graph": _object(
         {
             "format": {"enum": ["mermaid", "dot"]},
@@ -249,5 +275,12 @@ def output_schema() -> dict[str, Any]:
         "required": ["ok", "command", "data", "problems"],
         "additionalProperties": False,
         "allOf": rules,
-        "$defs": {"adr": ADR, "phr": PHR, "spec": SPEC, "problem": PROBLEM, "link": LINK},
+        "$defs": {
+            "adr": ADR,
+            "phr": PHR,
+            "spec": SPEC,
+            "problem": PROBLEM,
+            "link": LINK,
+            "change": CHANGE,
+        },
     }
