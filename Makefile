@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev run migrate test check lint typecheck contract-check contract-lint contract-diff client-generator generate fuzz bench bench-cli sdd-check clean
+.PHONY: help install dev run migrate test check lint typecheck contract-check contract-lint contract-diff trace client-generator generate fuzz bench bench-cli sdd-check clean
 
 # Tools that are not Python dependencies of the project live inside .venv too, so `make clean`
 # removes them and nothing is committed for them (no lock file, no registry address).
@@ -92,6 +92,9 @@ generate: dev ## Regenerate src/taskapi/contract/models.py from the contract
 
 fuzz: dev ## Fuzz a live server on loopback against the contract (JUnit report under var/)
 	$(BIN)/python -m tests.contract.live_fuzz
+
+trace: dev ## Write the traceability page (requirements, operations, handlers, tests, fuzzing) to var/trace.html
+	$(BIN)/sdd trace --html var/trace.html
 
 bench: dev ## Measure API req/s and latency on a seeded throwaway database (JSON under var/bench/)
 	$(BIN)/python tests/benchmarks/bench_api.py --output var/bench/api.json

@@ -188,3 +188,45 @@ def create_spec(
         state_dir=project.state_dir, kind="specs", taken=taken, publish=publish, requested=number
     )
     return CreatedSpec(allocated, slug, folder, [folder / name for name in SPEC_FILES])
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One ``**FR-###**`` bullet of a spec: its text and the operationIds it names."""
+
+    id: str
+    line: int
+    text: str
+    operations: list[str]
+
+
+def parse_requirements(text: str) -> list[Requirement]:
+    """Every FR bullet, its continuation lines included, outside fenced code."""
+    found: list[tuple[str, int, list[str]]] = []
+    in_fence = False
+    for index, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith(("```", "~~~")):
+            in_fence = not in_fence
+        if in_fence:
+            continue
+        if match := _FR_ID.search(line):
+            found.append((match.group(1), index, [line[match.end() :].lstrip(":").strip()]))
+        elif found and line and raw[:1].isspace() and not line.startswith(("- ", "* ")):
+            found[-1][2].append(line)
+        elif found and not raw[:1].isspace():
+            found.append(("", 0, []))  # the bullet ended: later lines are not its continuation
+    requirements: list[Requirement] = []
+    for fr_id, line_no, parts in found:
+        if not fr_id:
+            continue
+        body = " ".join(parts)
+        operations = _OPERATIONS_AFTER.search(body)
+        names = (
+            [op.value for op in _backticked_operations(operations.group(1), line_no)]
+            if operations
+            else []
+        )
+        sentence = body[: operations.start()].strip() if operations else body
+        requirements.append(Requirement(fr_id, line_no, sentence, names))
+    return requirements

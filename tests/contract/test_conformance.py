@@ -257,6 +257,7 @@ def contract_projection(contract: dict[str, Any]) -> dict[OperationKey, Operatio
     return _project(contract, errors_from_document=True)
 
 
+@pytest.mark.fr("003-platform/FR-018")
 def test_every_documented_operation_is_implemented_and_nothing_else(
     contract_projection: dict[OperationKey, Operation],
     fastapi_projection: dict[OperationKey, Operation],
@@ -266,6 +267,7 @@ def test_every_documented_operation_is_implemented_and_nothing_else(
     assert sorted(implemented - documented) == [], "implemented but not documented"
 
 
+@pytest.mark.fr("003-platform/FR-018")
 def test_every_route_is_in_fastapis_view(
     route_app: FastAPI, fastapi_projection: dict[OperationKey, Operation]
 ) -> None:
@@ -274,6 +276,7 @@ def test_every_route_is_in_fastapis_view(
     assert routes == set(fastapi_projection)
 
 
+@pytest.mark.fr("003-platform/FR-018")
 @pytest.mark.parametrize(
     "field", ["operation_id", "parameters", "body_media_types", "secured", "success"]
 )
@@ -294,6 +297,7 @@ def test_operations_agree(
     assert mismatches == {}
 
 
+@pytest.mark.fr("003-platform/FR-018")
 def test_error_statuses_agree(
     route_app: FastAPI,
     contract_projection: dict[OperationKey, Operation],
@@ -313,6 +317,7 @@ def test_error_statuses_agree(
     assert mismatches == {}
 
 
+@pytest.mark.fr("003-platform/FR-018")
 def test_error_analysis_follows_calls_into_services(route_app: FastAPI) -> None:
     """The analysis itself: getTask's 404 is raised two calls down, in the service."""
     routes = dict(_api_routes(route_app))
@@ -329,6 +334,7 @@ def test_error_analysis_follows_calls_into_services(route_app: FastAPI) -> None:
 # --- What the app serves --------------------------------------------------------------------
 
 
+@pytest.mark.fr("003-platform/FR-009")
 @pytest.mark.anyio
 async def test_openapi_json_is_the_contract_file(
     client: httpx.AsyncClient, contract: dict[str, Any]
@@ -339,6 +345,7 @@ async def test_openapi_json_is_the_contract_file(
     assert response.json() == contract
 
 
+@pytest.mark.fr("003-platform/FR-009")
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("page", "contract_url"),
@@ -356,6 +363,7 @@ async def test_docs_pages_load_the_served_contract(
     assert contract_url in response.text
 
 
+@pytest.mark.fr("003-platform/FR-017")
 def test_generated_models_are_current() -> None:
     """`make test` catches a contract edit without `make generate`, as CI's check does."""
     binary = Path(sys.executable).with_name("datamodel-codegen")

@@ -63,16 +63,19 @@ def auth_headers(fuzz_target: FuzzTarget) -> dict[str, str]:
     return {"Authorization": f"Bearer {issued.json()['access_token']}"}
 
 
+@pytest.mark.fr("003-platform/FR-019")
 def test_fuzzed_schema_is_the_contract_file() -> None:
     with CONTRACT_PATH.open(encoding="utf-8") as handle:
         assert schema.raw_schema == yaml.safe_load(handle)
 
 
+@pytest.mark.fr("003-platform/FR-019")
 @schema.parametrize()
 def test_operation_conforms(case: Any, auth_headers: dict[str, str]) -> None:
     case.call_and_validate(headers=auth_headers)
 
 
+@pytest.mark.fr("003-platform/FR-019")
 def test_links_flow(auth_headers: dict[str, str]) -> None:
     """createTask → getTask / updateTask / deleteTask through the contract's OpenAPI links."""
 

@@ -680,6 +680,7 @@ def test_the_table_holds_at_least_thirty_distinct_edits() -> None:
     assert len({case.name for case in CASES}) == len(CASES) >= 30
 
 
+@pytest.mark.fr("010-contract-gates/FR-004")
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_change_is_classified(case: Case, tmp_path: Path) -> None:
     report = compare(BASE, edited(case.edit), tmp_path)

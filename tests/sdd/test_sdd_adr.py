@@ -39,6 +39,7 @@ def front_matter(path: Path) -> dict[str, object]:
     return data
 
 
+@pytest.mark.fr("004-sdd-cli/FR-009")
 class TestCreateAdr:
     def test_writes_the_agreed_format(self, project: Project) -> None:
         record = create_adr(
@@ -111,6 +112,7 @@ class TestCreateAdr:
         assert [p.code for p in problems] == ["placeholder"]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-010")
 class TestLifecycle:
     def test_accept(self, project: Project) -> None:
         create_adr(project, AdrInput(title="X"))
@@ -154,6 +156,7 @@ class TestLifecycle:
         assert before.body == after.body
 
 
+@pytest.mark.fr("004-sdd-cli/FR-010")
 class TestSupersede:
     def test_links_both_sides(self, project: Project) -> None:
         create_adr(project, AdrInput(title="Old", status="accepted"))
@@ -184,6 +187,7 @@ class TestSupersede:
             supersede(project, 1, by=2)
 
 
+@pytest.mark.fr("004-sdd-cli/FR-010")
 class TestInterruptedUpdate:
     def test_committed_journal_is_rolled_forward(self, project: Project) -> None:
         create_adr(project, AdrInput(title="Old"))
@@ -219,6 +223,7 @@ class TestInterruptedUpdate:
         assert get_adr(project, 1).title == "Old"
 
 
+@pytest.mark.fr("004-sdd-cli/FR-011")
 class TestIndex:
     def test_table_and_graph(self, project: Project) -> None:
         create_adr(project, AdrInput(title='Say "hi" | pipe', status="accepted"))
@@ -241,6 +246,12 @@ class TestIndex:
         assert "| ADR | Title |" in render_index([])
 
 
+@pytest.mark.fr(
+    "004-sdd-cli/FR-009",
+    "004-sdd-cli/FR-010",
+    "004-sdd-cli/FR-011",
+    "004-sdd-cli/FR-014",
+)
 class TestAdrCommands:
     def test_new_json(self, cli: Cli, repo: Path) -> None:
         result = cli(
@@ -295,6 +306,7 @@ class TestAdrCommands:
             "count": 1,
         }
 
+    @pytest.mark.fr("004-sdd-cli/FR-017")
     @pytest.mark.parametrize(
         "args",
         [

@@ -71,6 +71,7 @@ ADR = "history/adr/0001-one.md"
 SPEC_PATH = "specs/001-tasks/spec.md"
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012")
 class TestCleanRepository:
     def test_no_problems(self, clean: Project) -> None:
         assert problems(clean) == []
@@ -84,6 +85,7 @@ class TestCleanRepository:
         assert problems(clean) == []
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012")
 class TestPhrProblems:
     def test_unknown_stage(self, clean: Project) -> None:
         edit(clean.root / PHR, "stage: spec", "stage: deploy")
@@ -141,6 +143,7 @@ class TestPhrProblems:
         ]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012")
 class TestAdrProblems:
     def test_unknown_status(self, clean: Project) -> None:
         edit(clean.root / ADR, "status: proposed", "status: maybe")
@@ -188,6 +191,7 @@ class TestAdrProblems:
         assert problems(clean) == []
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012")
 class TestSpecProblems:
     def test_clarification_in_approved_spec(self, clean: Project) -> None:
         edit(
@@ -220,6 +224,7 @@ class TestSpecProblems:
         assert problems(clean) == [(SPEC_PATH, 1, "spec-operations")]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012")
 class TestTraceability:
     def test_operation_missing_from_contract(self, clean: Project) -> None:
         edit(
@@ -246,6 +251,7 @@ class TestTraceability:
         assert problems(clean) == [("openapi/openapi.yaml", 1, "contract")]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012", "004-sdd-cli/FR-014")
 class TestCheckCommand:
     def test_exit_1_and_json(self, cli: Cli, clean: Project) -> None:
         edit(clean.root / ADR, "status: proposed", "status: maybe")

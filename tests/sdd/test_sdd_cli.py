@@ -17,6 +17,7 @@ from sdd.records.schema import json_schema
 Cli = Callable[..., CliResult]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-014")
 class TestVersion:
     def test_text(self, cli: Cli) -> None:
         assert cli("--version").stdout == f"sdd {__version__}\n"
@@ -25,6 +26,7 @@ class TestVersion:
         assert cli("--version", "--json").json()["data"] == {"name": "sdd", "version": __version__}
 
 
+@pytest.mark.fr("004-sdd-cli/FR-014", "004-sdd-cli/FR-017")
 class TestUsageErrors:
     def test_unknown_option_exits_2_with_one_line(self, cli: Cli, repo: Path) -> None:
         result = cli("phr", "new", "--title", "x", "--bogus")
@@ -65,6 +67,7 @@ class TestUsageErrors:
         assert result.stderr == ""
 
 
+@pytest.mark.fr("004-sdd-cli/FR-014")
 class TestHelp:
     def test_help_exits_0(self, cli: Cli) -> None:
         result = cli("--help")
@@ -77,6 +80,7 @@ class TestHelp:
         assert "--title" in result.stdout
 
 
+@pytest.mark.fr("004-sdd-cli/FR-013")
 class TestSchemaCommand:
     @pytest.mark.parametrize("kind", ["phr", "adr"])
     def test_prints_the_schema(self, cli: Cli, kind: str) -> None:
@@ -98,6 +102,7 @@ class TestSchemaCommand:
         assert cli("schema", "spec").exit_code == 2
 
 
+@pytest.mark.fr("004-sdd-cli/FR-016")
 class TestEdit:
     def test_opens_the_editor(self, cli: Cli, repo: Path, tmp_path: Path) -> None:
         log = tmp_path / "edited.txt"
@@ -114,6 +119,7 @@ class TestEdit:
         assert result.exit_code == 0
 
 
+@pytest.mark.fr("004-sdd-cli/FR-014")
 class TestRealProcess:
     def test_phr_new_json_through_python_m(self, repo: Path) -> None:
         result = run_sdd_process(
@@ -137,6 +143,7 @@ class TestRealProcess:
         assert result.exit_code == 2
         assert json.loads(result.stdout)["ok"] is False
 
+    @pytest.mark.fr("004-sdd-cli/FR-016")
     def test_stdin_is_not_read_unless_asked(self, repo: Path) -> None:
         # A closed stdin that is not a TTY must not block or prompt.
         completed = subprocess.run(
@@ -149,6 +156,7 @@ class TestRealProcess:
         )
         assert completed.returncode == 0
 
+    @pytest.mark.fr("004-sdd-cli/FR-018")
     @pytest.mark.parametrize(
         "args",
         [["--help"], ["--version"], ["phr", "new", "--title", "Fast", "--json"]],

@@ -22,6 +22,7 @@ def wild(project: Project) -> Project:
     return project
 
 
+@pytest.mark.fr("004-sdd-cli/FR-008")
 class TestSpecKitPlusPhrs:
     def test_all_are_listed(self, wild: Project) -> None:
         summaries = [(r.id, r.stage, r.feature, r.title) for r in list_phrs(wild)]
@@ -53,6 +54,7 @@ class TestSpecKitPlusPhrs:
         assert shown.json()["data"]["record"]["sections"]["Prompt"] == "Plan the auth feature."
 
 
+@pytest.mark.fr("004-sdd-cli/FR-011")
 class TestForeignAdrs:
     def test_all_are_listed(self, wild: Project) -> None:
         summaries = [(r.id, r.format, r.status, r.title) for r in all_adrs(wild)]
@@ -85,6 +87,7 @@ class TestForeignAdrs:
         assert get_adr(wild, 2).status == "deprecated"
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012")
 class TestCheckOnForeignRecords:
     def test_each_record_is_judged_by_its_own_format(self, cli: Cli, wild: Project) -> None:
         result = cli("check", "--json")

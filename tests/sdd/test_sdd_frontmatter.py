@@ -39,6 +39,7 @@ TRICKY = [
 ]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-006")
 class TestEncodeScalar:
     @pytest.mark.parametrize("value", TRICKY)
     def test_round_trips_through_pyyaml(self, value: str) -> None:
@@ -55,6 +56,7 @@ class TestEncodeScalar:
         assert yaml.safe_load(f"k: {encode_flow_list(values)}")["k"] == values
 
 
+@pytest.mark.fr("004-sdd-cli/FR-012")
 class TestParse:
     def test_invalid_yaml_reports_the_file_line(self) -> None:
         block = split("---\nid: 1\ntitle: [unclosed\nstage: x\n---\nbody\n")
@@ -83,6 +85,7 @@ class TestParse:
         assert parse_lenient(block)["title"] == "ok"
 
 
+@pytest.mark.fr("004-sdd-cli/FR-010")
 class TestReplaceField:
     TEXT = (
         "---\nid: 1\nstatus: proposed\nsupersedes:\n- 2\n- 3\nlinks:\n  spec: null\n---\n# Body\n"

@@ -45,6 +45,7 @@ def front_matter(path: Path) -> dict[str, object]:
     return data
 
 
+@pytest.mark.fr("004-sdd-cli/FR-015")
 class TestParallelProcesses:
     def test_phr_new(self, repo: Path) -> None:
         (repo / "specs" / "001-a").mkdir()
@@ -76,6 +77,7 @@ class TestParallelProcesses:
         assert list((repo / ".specify" / ".sdd" / "reservations" / "adr").iterdir()) == []
 
 
+@pytest.mark.fr("004-sdd-cli/FR-015")
 class TestAllocate:
     def test_skips_a_number_reserved_by_someone_else(
         self, project: Project, tmp_path: Path
@@ -137,6 +139,7 @@ class TestAllocate:
         ] == "*"
 
 
+@pytest.mark.fr("004-sdd-cli/FR-015")
 class TestPublishFile:
     def test_existing_name_is_not_overwritten(self, tmp_path: Path) -> None:
         target = tmp_path / "0001-x.md"

@@ -14,6 +14,7 @@ from sdd.scaffold import init_project
 from sdd.templates import RECORD_TEMPLATES, builtin_text
 
 
+@pytest.mark.fr("004-sdd-cli/FR-001")
 class TestInitProject:
     def test_creates_the_layout(self, tmp_path: Path) -> None:
         init_project(tmp_path)
@@ -47,6 +48,7 @@ class TestInitProject:
         init_project(tmp_path, force=True)
         assert template.read_text(encoding="utf-8") == builtin_text("spec.md")
 
+    @pytest.mark.fr("004-sdd-cli/FR-002")
     def test_respects_tool_sdd_paths(self, tmp_path: Path) -> None:
         (tmp_path / "pyproject.toml").write_text(
             '[tool.sdd]\nspecs = "docs/specs"\ncontract = "api/contract.yaml"\n', encoding="utf-8"
@@ -56,6 +58,7 @@ class TestInitProject:
         assert (tmp_path / "api/contract.yaml").is_file()
 
 
+@pytest.mark.fr("004-sdd-cli/FR-001", "004-sdd-cli/FR-014")
 class TestInitCommand:
     def test_json_lists_actions(self, cli: Callable[..., CliResult], tmp_path: Path) -> None:
         result = cli("init", str(tmp_path / "new"), "--json")

@@ -10,6 +10,7 @@ from sdd.errors import SddError
 from sdd.naming import record_path, require_feature_name, require_title, slugify
 
 
+@pytest.mark.fr("004-sdd-cli/FR-004")
 class TestSlugify:
     @pytest.mark.parametrize(
         ("title", "slug"),
@@ -29,6 +30,7 @@ class TestSlugify:
         assert slug.endswith("word")
 
 
+@pytest.mark.fr("004-sdd-cli/FR-017")
 class TestRequireTitle:
     def test_title_without_letters_is_rejected(self) -> None:
         with pytest.raises(SddError, match="no letters or digits"):
@@ -42,6 +44,7 @@ class TestRequireTitle:
         assert require_title("  Keep me  ") == "Keep me"
 
 
+@pytest.mark.fr("004-sdd-cli/FR-017")
 class TestRequireFeatureName:
     @pytest.mark.parametrize("name", ["../etc", "a/b", "a\\b", "..", "x..y", "-x", ""])
     def test_unsafe_names_are_rejected(self, name: str) -> None:
@@ -52,6 +55,7 @@ class TestRequireFeatureName:
         assert require_feature_name("002-tasks") == "002-tasks"
 
 
+@pytest.mark.fr("004-sdd-cli/FR-006")
 class TestRecordPath:
     def test_windows_relative_path(self) -> None:
         root = PurePosixPath("/repo")

@@ -48,6 +48,7 @@ RUNS: dict[str, list[list[str]]] = {
     "adr index": [["adr", "index"]],
     "adr graph": [["adr", "graph"], ["adr", "graph", "--format", "dot"]],
     "contract diff": [["contract", "diff"]],
+    "trace": [["trace"], ["trace", "--html", "trace.html"]],
 }
 # Commands that never print a JSON document, and why.
 NOT_JSON = {"mcp": "serves MCP over stdio; its output is the protocol itself"}

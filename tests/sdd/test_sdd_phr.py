@@ -31,6 +31,7 @@ def make_spec(project: Project, name: str = "002-tasks") -> None:
     write(project.specs_dir / name / "spec.md", f"# Feature Specification: {name}\n")
 
 
+@pytest.mark.fr("004-sdd-cli/FR-007")
 class TestRouting:
     def test_general_goes_to_general(self, project: Project) -> None:
         created = create_phr(project, PhrInput(title="Hello", stage="general"), environ={})
@@ -68,6 +69,7 @@ class TestRouting:
         assert [first.id, second.id, third.id] == [1, 1, 2]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-007")
 class TestFeatureDetection:
     def test_flag_wins_over_environment(self, project: Project) -> None:
         make_spec(project)
@@ -123,6 +125,7 @@ class TestFeatureDetection:
             create_phr(project, PhrInput(title="X", stage="spec"), environ={})
 
 
+@pytest.mark.fr("004-sdd-cli/FR-006")
 class TestRecordContent:
     def test_front_matter_has_every_field(self, project: Project) -> None:
         make_spec(project)
@@ -193,6 +196,7 @@ class TestRecordContent:
             create_phr(project, PhrInput(title="X", stage="deploy"), environ={})
 
 
+@pytest.mark.fr("004-sdd-cli/FR-008")
 class TestReading:
     @pytest.fixture
     def three(self, project: Project) -> Project:
@@ -256,6 +260,7 @@ class TestReading:
         ]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-006", "004-sdd-cli/FR-014")
 class TestPhrNewCommand:
     def test_json_output(self, cli: Cli, repo: Path) -> None:
         result = cli("phr", "new", "--title", 'Hello "world"', "--json")
@@ -325,6 +330,7 @@ class TestPhrNewCommand:
         }
         assert data["labels"] == ["x"]
 
+    @pytest.mark.fr("004-sdd-cli/FR-008")
     def test_list_show_search_json(self, cli: Cli, repo: Path) -> None:
         cli("phr", "new", "--title", "Alpha", "--prompt", "find ME")
         listed = cli("phr", "list", "--json").json()["data"]["records"]
@@ -340,6 +346,7 @@ class TestPhrNewCommand:
         assert cli("phr", "show", "1").stdout == (repo / path).read_text(encoding="utf-8")
 
 
+@pytest.mark.fr("004-sdd-cli/FR-017")
 class TestPhrNewBadInput:
     """Every bad input: exit 2, one stderr line, and no file left behind."""
 

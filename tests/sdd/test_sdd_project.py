@@ -11,6 +11,7 @@ from sdd.errors import SddError
 from sdd.project import discover, find_root, load_project
 
 
+@pytest.mark.fr("004-sdd-cli/FR-002")
 class TestFindRoot:
     def test_walks_up_from_a_subfolder(self, repo: Path) -> None:
         nested = repo / "src" / "deep"
@@ -22,6 +23,7 @@ class TestFindRoot:
         assert "no marker" in find_root(tmp_path)[1]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-002")
 class TestSettings:
     def test_defaults_without_pyproject(self, repo: Path) -> None:
         project = load_project(repo)

@@ -14,6 +14,7 @@ from sdd.project import Project
 from sdd.specs import create_spec, list_specs
 
 
+@pytest.mark.fr("004-sdd-cli/FR-004")
 class TestCreateSpec:
     def test_first_spec_is_001(self, project: Project) -> None:
         created = create_spec(project, title="Task sharing")
@@ -51,6 +52,7 @@ class TestCreateSpec:
         assert "**Feature**: `001-spec-with-colon`" in text
         assert run_check(project).ok
 
+    @pytest.mark.fr("004-sdd-cli/FR-003")
     def test_project_template_overrides_builtin(self, project: Project) -> None:
         write(project.templates_dir / "plan.md", "# Custom plan for {{TITLE}}\n")
         created = create_spec(project, title="Custom")
@@ -58,6 +60,7 @@ class TestCreateSpec:
             encoding="utf-8"
         ) == "# Custom plan for Custom\n"
 
+    @pytest.mark.fr("004-sdd-cli/FR-003")
     def test_unknown_placeholder_in_template_creates_nothing(self, project: Project) -> None:
         write(project.templates_dir / "tasks.md", "# {{TITLE}} {{OWNER}}\n")
         before = files_under(project.root)
@@ -66,6 +69,7 @@ class TestCreateSpec:
         assert files_under(project.root) == before
 
 
+@pytest.mark.fr("004-sdd-cli/FR-005")
 class TestListSpecs:
     def test_reads_status_title_and_operations(self, project: Project) -> None:
         write(
@@ -84,6 +88,7 @@ class TestListSpecs:
         assert spec.operation_ids() == ["createTask", "getTask", "listTasks"]
 
 
+@pytest.mark.fr("004-sdd-cli/FR-004", "004-sdd-cli/FR-005", "004-sdd-cli/FR-014")
 class TestSpecCommands:
     def test_new_then_list_json(self, cli: Callable[..., CliResult], repo: Path) -> None:
         created = cli("spec", "new", "Task sharing", "--json")
@@ -102,6 +107,7 @@ class TestSpecCommands:
             }
         ]
 
+    @pytest.mark.fr("004-sdd-cli/FR-017")
     def test_taken_number_exits_2(self, cli: Callable[..., CliResult], repo: Path) -> None:
         cli("spec", "new", "One")
         result = cli("spec", "new", "Two", "--number", "1")
@@ -109,6 +115,7 @@ class TestSpecCommands:
         assert result.stderr.count("\n") == 1
         assert not (repo / "specs" / "001-two").exists()
 
+    @pytest.mark.fr("004-sdd-cli/FR-017")
     def test_title_without_letters_exits_2(self, cli: Callable[..., CliResult], repo: Path) -> None:
         result = cli("spec", "new", "???")
         assert result.exit_code == 2

@@ -25,6 +25,7 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> httpx
 
 
 class TestRegisterUser:
+    @pytest.mark.fr("001-auth/FR-001", "001-auth/FR-010", "001-auth/FR-011")
     async def test_returns_201_with_location_and_the_new_user(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -44,6 +45,7 @@ class TestRegisterUser:
         assert datetime.fromisoformat(body["created_at"]).utcoffset() is not None
         assert "password" not in response.text
 
+    @pytest.mark.fr("001-auth/FR-002")
     async def test_stores_the_email_in_lower_case(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
             REGISTER, json={"email": "Ada@Example.COM", "password": PASSWORD}
@@ -52,6 +54,7 @@ class TestRegisterUser:
         assert response.status_code == 201
         assert response.json()["email"] == "ada@example.com"
 
+    @pytest.mark.fr("001-auth/FR-002")
     async def test_duplicate_email_is_409_problem(self, client: httpx.AsyncClient) -> None:
         first = await client.post(REGISTER, json={"email": "ada@example.com", "password": PASSWORD})
         assert first.status_code == 201
@@ -67,6 +70,7 @@ class TestRegisterUser:
         assert body["status"] == 409
         assert body["instance"] == REGISTER
 
+    @pytest.mark.fr("001-auth/FR-002")
     async def test_duplicate_email_differing_only_in_case_is_409(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -79,6 +83,7 @@ class TestRegisterUser:
         assert response.status_code == 409
         assert response.headers["content-type"] == PROBLEM
 
+    @pytest.mark.fr("001-auth/FR-002")
     async def test_duplicate_registration_leaves_the_existing_account_unchanged(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -90,6 +95,7 @@ class TestRegisterUser:
         assert (await sign_in(client, "ada@example.com", PASSWORD)).status_code == 200
         assert (await sign_in(client, "ada@example.com", "attacker password")).status_code == 401
 
+    @pytest.mark.fr("001-auth/FR-003")
     @pytest.mark.parametrize(
         ("field", "value"),
         [
@@ -112,6 +118,7 @@ class TestRegisterUser:
         again = await client.post(REGISTER, json={"email": "ada@example.com", "password": PASSWORD})
         assert again.status_code == 201
 
+    @pytest.mark.fr("001-auth/FR-001", "001-auth/FR-003")
     @pytest.mark.parametrize("password", ["x" * 7, "x" * 129], ids=["7-chars", "129-chars"])
     async def test_password_outside_8_to_128_characters_is_422(
         self, client: httpx.AsyncClient, password: str
@@ -126,6 +133,7 @@ class TestRegisterUser:
         again = await client.post(REGISTER, json={"email": "ada@example.com", "password": PASSWORD})
         assert again.status_code == 201
 
+    @pytest.mark.fr("001-auth/FR-001")
     async def test_passwords_at_the_length_bounds_are_accepted(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -136,6 +144,7 @@ class TestRegisterUser:
             assert response.status_code == 201, password
             assert (await sign_in(client, email, password)).status_code == 200, password
 
+    @pytest.mark.fr("001-auth/FR-001", "001-auth/FR-003")
     @pytest.mark.parametrize(
         "email",
         ["not-an-email", " ada@example.com ", "ada@example", ""],
@@ -148,6 +157,7 @@ class TestRegisterUser:
         assert response.headers["content-type"] == PROBLEM
         assert [issue["loc"] for issue in response.json()["errors"]] == [["body", "email"]]
 
+    @pytest.mark.fr("001-auth/FR-001")
     async def test_missing_full_name_is_stored_as_null(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
             REGISTER, json={"email": "ada@example.com", "password": PASSWORD}
@@ -156,6 +166,7 @@ class TestRegisterUser:
         assert response.status_code == 201
         assert response.json()["full_name"] is None
 
+    @pytest.mark.fr("001-auth/FR-001")
     async def test_null_full_name_is_accepted(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
             REGISTER, json={"email": "ada@example.com", "password": PASSWORD, "full_name": None}
@@ -164,6 +175,7 @@ class TestRegisterUser:
         assert response.status_code == 201
         assert response.json()["full_name"] is None
 
+    @pytest.mark.fr("001-auth/FR-001", "001-auth/FR-003")
     async def test_empty_full_name_is_422(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
             REGISTER, json={"email": "ada@example.com", "password": PASSWORD, "full_name": ""}
@@ -172,6 +184,7 @@ class TestRegisterUser:
         assert response.status_code == 422
         assert [issue["loc"] for issue in response.json()["errors"]] == [["body", "full_name"]]
 
+    @pytest.mark.fr("001-auth/FR-002")
     async def test_two_concurrent_registrations_of_one_email_give_one_201_and_one_409(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -184,6 +197,7 @@ class TestRegisterUser:
         conflict = next(r for r in responses if r.status_code == 409)
         assert conflict.headers["content-type"] == PROBLEM
 
+    @pytest.mark.fr("001-auth/FR-002")
     async def test_twenty_concurrent_registrations_in_mixed_case_give_one_201(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -199,6 +213,7 @@ class TestRegisterUser:
         assert sorted(r.status_code for r in responses) == [201] + [409] * 19
 
 
+@pytest.mark.fr("001-auth/FR-009", "001-auth/FR-010")
 class TestGetCurrentUser:
     async def test_returns_the_caller(
         self, client: httpx.AsyncClient, make_user: UserFactory

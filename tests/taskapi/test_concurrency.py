@@ -32,6 +32,7 @@ async def race_target(client: httpx.AsyncClient, user: SignedInUser) -> tuple[st
     return f"{TASKS}/{created.json()['id']}", {**user.headers, "If-Match": created.headers["ETag"]}
 
 
+@pytest.mark.fr("002-tasks/FR-014")
 class TestUpdateTaskRace:
     async def test_two_patches_with_the_same_if_match_give_one_200_and_one_412(
         self, client: httpx.AsyncClient, user: SignedInUser
@@ -89,6 +90,7 @@ class TestUpdateTaskRace:
             assert stored.status_code == 404
 
 
+@pytest.mark.fr("002-tasks/FR-014")
 class TestDeleteTaskRace:
     async def test_deletes_with_the_same_if_match_give_one_204_and_then_404s(
         self, client: httpx.AsyncClient, user: SignedInUser
@@ -98,6 +100,7 @@ class TestDeleteTaskRace:
         assert sorted(r.status_code for r in results) == [204] + [404] * 5
 
 
+@pytest.mark.fr("001-auth/FR-002")
 class TestRegisterUserRace:
     async def test_same_email_at_once_gives_one_201_and_one_409(
         self, client: httpx.AsyncClient
@@ -110,6 +113,7 @@ class TestRegisterUserRace:
         assert sorted(r.status_code for r in results) == [201, 409]
 
 
+@pytest.mark.fr("002-tasks/FR-013")
 class TestIfMatchIsEvaluatedAtWriteTime:
     """The precondition is part of the UPDATE, so it sees the row as it is when written."""
 
@@ -175,6 +179,7 @@ class TestIfMatchIsEvaluatedAtWriteTime:
             await self._patch(sessions, owner, first, foreign)
 
 
+@pytest.mark.fr("003-platform/FR-013")
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 class TestSqliteReadersDoNotWaitForWriters:
     async def test_a_get_completes_while_another_connection_holds_the_write_lock(

@@ -71,6 +71,7 @@ def statements(session: AsyncSession, owner: uuid.UUID, ids: list[uuid.UUID]) ->
     ]
 
 
+@pytest.mark.fr("002-tasks/FR-017")
 class TestFetchAll:
     async def test_rows_equal_sqlalchemys_own_result(self, session: AsyncSession) -> None:
         owner, ids = await seed(session)
@@ -91,6 +92,7 @@ class TestFetchAll:
             assert select_one is not None
             assert [row["id"] for row in rows] == [task_id]
 
+    @pytest.mark.fr("002-tasks/FR-004")
     async def test_another_owner_sees_nothing_through_the_cache(
         self, session: AsyncSession
     ) -> None:

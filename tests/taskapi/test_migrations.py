@@ -81,6 +81,7 @@ def table_names(url: str) -> set[str]:
     return names
 
 
+@pytest.mark.fr("003-platform/FR-014")
 class TestUpgrade:
     def test_creates_the_tables_on_an_empty_database(self, empty_database_url: str) -> None:
         assert table_names(empty_database_url) == set()
@@ -118,6 +119,7 @@ class TestUpgrade:
             command.check(alembic_config(empty_database_url))
 
 
+@pytest.mark.fr("003-platform/FR-014")
 class TestDowngrade:
     def test_to_base_removes_every_table(self, empty_database_url: str) -> None:
         upgrade(empty_database_url)
@@ -138,6 +140,7 @@ class TestDowngrade:
         command.check(alembic_config(empty_database_url))
 
 
+@pytest.mark.fr("003-platform/FR-014")
 class TestConstraintNames:
     def test_every_constraint_follows_the_naming_convention(self, empty_database_url: str) -> None:
         upgrade(empty_database_url)

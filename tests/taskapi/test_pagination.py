@@ -88,7 +88,9 @@ def expected_order(tasks: list[dict[str, Any]], sort: str) -> list[str]:
     return [t["id"] for t in ordered]
 
 
+@pytest.mark.fr("002-tasks/FR-007")
 class TestListTasksSorting:
+    @pytest.mark.fr("002-tasks/FR-005", "002-tasks/FR-008")
     @pytest.mark.parametrize("sort", SORTS)
     async def test_pages_of_three_visit_every_task_once_in_sort_order(
         self,
@@ -121,6 +123,7 @@ class TestListTasksSorting:
         listed = await client.get(TASKS, params={"limit": 100}, headers=user.headers)
         assert [t["id"] for t in listed.json()["items"]] == expected_order(varied, "-created_at")
 
+    @pytest.mark.fr("002-tasks/FR-005")
     async def test_limit_defaults_to_20(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -130,6 +133,7 @@ class TestListTasksSorting:
         assert len(page["items"]) == 20
         assert page["next_cursor"] is not None
 
+    @pytest.mark.fr("002-tasks/FR-005")
     @pytest.mark.parametrize("limit", ["0", "101", "-1", "many"])
     async def test_limit_outside_1_to_100_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser, limit: str
@@ -138,6 +142,7 @@ class TestListTasksSorting:
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["query", "limit"]
 
+    @pytest.mark.fr("002-tasks/FR-006")
     @pytest.mark.parametrize("param", ["due_before", "due_after"])
     async def test_a_number_is_not_a_date_time(
         self, client: httpx.AsyncClient, user: SignedInUser, param: str
@@ -151,6 +156,7 @@ class TestListTasksSorting:
         assert response.status_code == 422
 
 
+@pytest.mark.fr("002-tasks/FR-006")
 class TestListTasksFilters:
     @pytest.mark.parametrize(
         ("params", "predicate"),
@@ -221,6 +227,7 @@ class TestListTasksFilters:
 
 
 class TestListTasksCursor:
+    @pytest.mark.fr("002-tasks/FR-008")
     async def test_paging_250_tasks_while_inserting_returns_each_existing_task_once(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -242,6 +249,7 @@ class TestListTasksCursor:
         assert len(old_seen) == len(set(old_seen)) == 250
         assert set(old_seen) == existing
 
+    @pytest.mark.fr("002-tasks/FR-007", "002-tasks/FR-008")
     @pytest.mark.parametrize("sort", SORTS)
     async def test_every_sort_survives_inserts_between_pages(
         self, client: httpx.AsyncClient, user: SignedInUser, sort: str
@@ -274,6 +282,7 @@ class TestListTasksCursor:
         old_seen = [task_id for task_id in seen if task_id in existing]
         assert len(old_seen) == len(set(old_seen)) == len(existing)
 
+    @pytest.mark.fr("002-tasks/FR-009")
     async def test_cursor_with_other_filters_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser, varied: list[dict[str, Any]]
     ) -> None:
@@ -286,6 +295,7 @@ class TestListTasksCursor:
         assert response.status_code == 422
         assert response.json()["errors"][0]["type"] == "invalid_cursor"
 
+    @pytest.mark.fr("002-tasks/FR-009")
     async def test_cursor_with_other_sort_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser, varied: list[dict[str, Any]]
     ) -> None:
@@ -297,6 +307,7 @@ class TestListTasksCursor:
         )
         assert response.status_code == 422
 
+    @pytest.mark.fr("002-tasks/FR-009")
     async def test_tampered_cursor_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser, varied: list[dict[str, Any]]
     ) -> None:
@@ -312,6 +323,7 @@ class TestListTasksCursor:
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
 
+    @pytest.mark.fr("002-tasks/FR-009")
     @pytest.mark.parametrize("cursor", ["A", "not_base64_at_all", "eyJ2IjoxfQ"])
     async def test_garbage_cursor_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser, cursor: str
@@ -319,6 +331,7 @@ class TestListTasksCursor:
         response = await client.get(TASKS, params={"cursor": cursor}, headers=user.headers)
         assert response.status_code == 422
 
+    @pytest.mark.fr("002-tasks/FR-004", "002-tasks/FR-009")
     async def test_another_users_cursor_reveals_nothing(
         self, client: httpx.AsyncClient, make_user: Any
     ) -> None:

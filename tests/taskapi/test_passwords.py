@@ -81,6 +81,7 @@ def watch_argon2() -> Iterator[Argon2Watch]:
         sampler.join()
 
 
+@pytest.mark.fr("001-auth/FR-004")
 class TestHash:
     async def test_is_argon2id(self) -> None:
         password_hash = await cheap_hasher().hash(PASSWORD)
@@ -104,6 +105,7 @@ class TestHash:
         assert await hasher.hash(PASSWORD) != await hasher.hash(PASSWORD)
 
 
+@pytest.mark.fr("001-auth/FR-004")
 class TestVerify:
     async def test_accepts_the_right_password(self) -> None:
         hasher = cheap_hasher()
@@ -163,6 +165,7 @@ class TestVerify:
         assert threading.get_ident() not in watch.threads
 
 
+@pytest.mark.fr("001-auth/FR-004")
 class TestConcurrencyBound:
     async def test_one_permit_runs_hashes_one_at_a_time(self) -> None:
         hasher = production_hasher(concurrency=1)
@@ -186,6 +189,7 @@ class TestConcurrencyBound:
         assert watch.most_at_once == 2
 
 
+@pytest.mark.fr("001-auth/FR-004", "001-auth/FR-010")
 class TestStoredPassword:
     async def test_only_an_argon2id_hash_is_stored(
         self, app: FastAPI, user: SignedInUser, database_url: str
@@ -204,6 +208,7 @@ class TestStoredPassword:
         assert await app.state.password_hasher.verify(user.password, password_hash)
 
 
+@pytest.mark.fr("001-auth/FR-006")
 class TestSignInCost:
     """Every sign-in attempt costs exactly one verification, whether the email exists or not."""
 
@@ -250,6 +255,7 @@ class TestSignInCost:
         assert not await hasher.verify(PASSWORD, None)
 
 
+@pytest.mark.fr("001-auth/FR-004")
 class TestSignInWhileOthersRead:
     async def test_a_read_started_during_a_sign_in_finishes_first(self, database_url: str) -> None:
         """The sign-in hands its connection back before Argon2 runs (one pooled connection)."""

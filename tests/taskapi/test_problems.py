@@ -56,6 +56,7 @@ class ChunkSource:
             yield chunk
 
 
+@pytest.mark.fr("003-platform/FR-001", "003-platform/FR-002")
 class TestUnknownRoute:
     async def test_is_404_problem(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/api/v1/nope")
@@ -66,6 +67,7 @@ class TestUnknownRoute:
         assert "/api/v1/nope" in body["detail"]
 
 
+@pytest.mark.fr("003-platform/FR-001", "003-platform/FR-002")
 class TestMethodNotAllowed:
     @pytest.mark.parametrize(
         ("path", "allow"),
@@ -85,6 +87,7 @@ class TestMethodNotAllowed:
         assert allow in body["detail"]
 
 
+@pytest.mark.fr("003-platform/FR-001", "003-platform/FR-003")
 class TestMalformedJson:
     async def test_task_body_that_is_not_json_is_400_problem(
         self, client: httpx.AsyncClient, user: SignedInUser
@@ -101,6 +104,7 @@ class TestMalformedJson:
         assert "errors" not in body
 
 
+@pytest.mark.fr("003-platform/FR-001", "003-platform/FR-003")
 class TestValidationError:
     async def test_is_422_problem_listing_each_issue(
         self, client: httpx.AsyncClient, user: SignedInUser
@@ -132,6 +136,7 @@ class TestValidationError:
         assert body["detail"].startswith("2 inputs are invalid")
 
 
+@pytest.mark.fr("003-platform/FR-001", "003-platform/FR-004")
 class TestBodySizeLimit:
     async def test_declared_content_length_over_1_mib_is_413_without_reading_the_body(
         self, client: httpx.AsyncClient
@@ -198,6 +203,7 @@ async def failing_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.mark.fr("003-platform/FR-001", "003-platform/FR-005")
 class TestUnexpectedError:
     async def test_is_generic_500_problem_with_the_request_id(
         self, failing_client: httpx.AsyncClient
@@ -222,6 +228,7 @@ class TestUnexpectedError:
         for leak in leaks:
             assert leak not in response.text, leak
 
+    @pytest.mark.fr("003-platform/FR-006")
     async def test_log_holds_the_traceback_and_the_request_id(
         self, failing_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -240,6 +247,7 @@ class TestUnexpectedError:
         assert "Traceback" in caplog.text
 
 
+@pytest.mark.fr("003-platform/FR-006")
 class TestRequestId:
     @pytest.mark.parametrize("request_id", ["abc-123", "Req.1:2_" + "a" * 120])
     async def test_sane_id_is_echoed(self, client: httpx.AsyncClient, request_id: str) -> None:
@@ -270,6 +278,7 @@ class TestRequestId:
         assert body["request_id"] == response.headers["x-request-id"]
 
 
+@pytest.mark.fr("003-platform/FR-007")
 class TestSecurityHeaders:
     async def test_api_response_carries_them_and_the_strict_csp(
         self, client: httpx.AsyncClient, user: SignedInUser
@@ -288,6 +297,7 @@ class TestSecurityHeaders:
             assert response.headers[name] == value
         assert response.headers["content-security-policy"] == API_CSP
 
+    @pytest.mark.fr("003-platform/FR-009")
     async def test_docs_page_carries_them_but_not_the_api_csp(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -300,7 +310,9 @@ class TestSecurityHeaders:
         assert response.headers.get("content-security-policy") != API_CSP
 
 
+@pytest.mark.fr("003-platform/FR-012")
 class TestHealth:
+    @pytest.mark.fr("003-platform/FR-010")
     async def test_liveness_is_ok(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/health/live")
 
@@ -308,6 +320,7 @@ class TestHealth:
         assert response.headers["content-type"] == "application/json"
         assert response.json() == {"status": "ok"}
 
+    @pytest.mark.fr("003-platform/FR-011")
     async def test_readiness_is_ok_when_the_database_answers(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -335,6 +348,7 @@ async def unreachable_db_client(closed_port: int) -> AsyncIterator[httpx.AsyncCl
     await application.state.engine.dispose()
 
 
+@pytest.mark.fr("003-platform/FR-011")
 class TestHealthWithoutDatabase:
     async def test_readiness_is_503_problem(self, unreachable_db_client: httpx.AsyncClient) -> None:
         response = await unreachable_db_client.get("/health/ready")
@@ -343,6 +357,7 @@ class TestHealthWithoutDatabase:
         assert body["type"] == "urn:taskapi:problem:service-unavailable"
         assert "127.0.0.1" not in response.text
 
+    @pytest.mark.fr("003-platform/FR-006")
     async def test_the_failure_is_logged_with_the_request_id(
         self, unreachable_db_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -353,6 +368,7 @@ class TestHealthWithoutDatabase:
         assert records, "readiness failure was not logged"
         assert all(getattr(r, "request_id", None) == "probe-42" for r in records)
 
+    @pytest.mark.fr("003-platform/FR-010")
     async def test_liveness_is_still_ok(self, unreachable_db_client: httpx.AsyncClient) -> None:
         response = await unreachable_db_client.get("/health/live")
 
@@ -380,6 +396,7 @@ def _preflight(origin: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.fr("003-platform/FR-008")
 class TestCors:
     async def test_preflight_from_a_listed_origin_succeeds(
         self, cors_client: httpx.AsyncClient
@@ -420,6 +437,7 @@ class TestCors:
         assert response.status_code == 200
         assert "access-control-allow-origin" not in response.headers
 
+    @pytest.mark.fr("003-platform/FR-001")
     async def test_rejected_preflight_is_a_problem_document(
         self, cors_client: httpx.AsyncClient
     ) -> None:

@@ -28,6 +28,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.fr("001-auth/FR-012")
 class TestJwtSecretOutsideDevelopment:
     @pytest.mark.parametrize("env", ["production", "test"])
     @pytest.mark.parametrize(
@@ -86,6 +87,7 @@ class TestJwtSecretOutsideDevelopment:
             Settings()
 
 
+@pytest.mark.fr("001-auth/FR-012")
 class TestAnySetSecretMustBeStrong:
     """A weak secret is refused even when TASKAPI_ENV is left at its development default."""
 
@@ -105,6 +107,7 @@ class TestAnySetSecretMustBeStrong:
             create_app()
 
 
+@pytest.mark.fr("001-auth/FR-012")
 class TestRefusalsDoNotEchoInput:
     """A refused setting is named, never shown: the input may be a secret or a password."""
 
@@ -145,6 +148,7 @@ class TestRefusalsDoNotEchoInput:
             assert secret[start : start + 4] not in completed.stderr
 
 
+@pytest.mark.fr("001-auth/FR-012")
 class TestDevelopmentDefaults:
     def test_development_without_a_secret_signs_with_a_random_one(self) -> None:
         settings = Settings()
@@ -179,13 +183,16 @@ class TestDevelopmentDefaults:
         assert app.state.settings.env == "development"
         assert any("TASKAPI_JWT_SECRET" in r.getMessage() for r in caplog.records)
 
+    @pytest.mark.fr("003-platform/FR-013")
     def test_database_defaults_to_sqlite_under_var(self) -> None:
         assert Settings().database_url == "sqlite+aiosqlite:///var/taskapi.db"
 
+    @pytest.mark.fr("001-auth/FR-007")
     def test_token_lifetime_defaults_to_fifteen_minutes(self) -> None:
         assert Settings().access_token_ttl_seconds == 900
 
 
+@pytest.mark.fr("003-platform/FR-013")
 class TestDatabaseUrl:
     def test_database_url_variable_is_read(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://app@db.internal/tasks")
@@ -219,6 +226,7 @@ class TestDatabaseUrl:
         assert Settings().database_url == used
 
 
+@pytest.mark.fr("001-auth/FR-012")
 class TestEnvironmentVariables:
     def test_taskapi_prefix_configures_the_app(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TASKAPI_ENV", "production")
@@ -233,6 +241,7 @@ class TestEnvironmentVariables:
         assert settings.access_token_ttl_seconds == 120
         assert settings.cors_origins == ["https://app.example"]
 
+    @pytest.mark.fr("001-auth/FR-007")
     @pytest.mark.parametrize("ttl", ["59", "86401"])
     def test_token_lifetime_outside_60_to_86400_seconds_is_refused(
         self, monkeypatch: pytest.MonkeyPatch, ttl: str

@@ -27,6 +27,7 @@ async def count_tasks(client: httpx.AsyncClient, user: SignedInUser) -> int:
 
 
 class TestCreateTask:
+    @pytest.mark.fr("002-tasks/FR-001", "002-tasks/FR-011")
     async def test_title_only_gets_the_documented_defaults(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -40,6 +41,7 @@ class TestCreateTask:
         assert body["created_at"] == body["updated_at"]
         uuid.UUID(body["id"])
 
+    @pytest.mark.fr("002-tasks/FR-001", "002-tasks/FR-003", "002-tasks/FR-012")
     async def test_location_and_etag_point_at_the_new_task(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -49,6 +51,7 @@ class TestCreateTask:
         assert fetched.json() == created.json()
         assert fetched.headers["ETag"] == created.headers["ETag"]
 
+    @pytest.mark.fr("002-tasks/FR-001")
     async def test_every_field_round_trips_and_due_at_comes_back_in_utc(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -69,6 +72,7 @@ class TestCreateTask:
         assert body["due_at"] == "2026-12-01T15:00:00Z"
         assert body["tags"] == ["docs", "release"]
 
+    @pytest.mark.fr("002-tasks/FR-002")
     @pytest.mark.parametrize("field", ["owner_id", "id", "user_id", "created_at", "version"])
     async def test_server_owned_fields_are_rejected_and_nothing_is_stored(
         self, client: httpx.AsyncClient, user: SignedInUser, field: str
@@ -83,6 +87,7 @@ class TestCreateTask:
         assert [e["loc"] for e in response.json()["errors"]] == [["body", field]]
         assert await count_tasks(client, user) == 0
 
+    @pytest.mark.fr("002-tasks/FR-001")
     @pytest.mark.parametrize(
         ("body", "loc"),
         [
@@ -128,12 +133,14 @@ class TestCreateTask:
         assert loc in [e["loc"] for e in problem["errors"]]
         assert await count_tasks(client, user) == 0
 
+    @pytest.mark.fr("002-tasks/FR-016")
     async def test_requires_a_token(self, client: httpx.AsyncClient) -> None:
         response = await client.post(TASKS, json={"title": "anonymous"})
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+@pytest.mark.fr("002-tasks/FR-003")
 class TestGetTask:
     async def test_missing_task_is_404_problem(
         self, client: httpx.AsyncClient, user: SignedInUser
@@ -151,6 +158,7 @@ class TestGetTask:
 
 
 class TestUpdateTask:
+    @pytest.mark.fr("002-tasks/FR-010")
     async def test_absent_fields_stay_as_they_are(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -167,6 +175,7 @@ class TestUpdateTask:
         assert body["due_at"] == "2026-12-01T00:00:00Z"
         assert body["updated_at"] > created["updated_at"]
 
+    @pytest.mark.fr("002-tasks/FR-010")
     async def test_explicit_null_clears_a_nullable_field(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -184,6 +193,7 @@ class TestUpdateTask:
         stored = await client.get(f"{TASKS}/{created['id']}", headers=user.headers)
         assert stored.json()["description"] is None
 
+    @pytest.mark.fr("002-tasks/FR-010")
     @pytest.mark.parametrize("field", ["title", "status", "priority", "tags"])
     async def test_null_on_a_non_nullable_field_is_422_and_changes_nothing(
         self, client: httpx.AsyncClient, user: SignedInUser, field: str
@@ -196,6 +206,7 @@ class TestUpdateTask:
         stored = await client.get(f"{TASKS}/{created['id']}", headers=user.headers)
         assert stored.json() == created
 
+    @pytest.mark.fr("002-tasks/FR-010")
     async def test_tags_are_replaced_as_a_whole(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -205,6 +216,7 @@ class TestUpdateTask:
         )
         assert response.json()["tags"] == ["c"]
 
+    @pytest.mark.fr("002-tasks/FR-011", "002-tasks/FR-012")
     async def test_etag_changes_on_every_update(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -219,6 +231,7 @@ class TestUpdateTask:
             ] == response.headers["ETag"]
         assert len(etags) == 4
 
+    @pytest.mark.fr("002-tasks/FR-013")
     async def test_matching_if_match_applies_the_change(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -231,6 +244,7 @@ class TestUpdateTask:
         assert response.status_code == 200
         assert response.json()["title"] == "conditional"
 
+    @pytest.mark.fr("002-tasks/FR-013")
     async def test_stale_if_match_is_412_and_changes_nothing(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -246,6 +260,7 @@ class TestUpdateTask:
         assert response.headers["content-type"] == "application/problem+json"
         assert (await client.get(url, headers=user.headers)).json()["title"] == "first"
 
+    @pytest.mark.fr("002-tasks/FR-013")
     async def test_weak_etag_never_matches(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -257,6 +272,7 @@ class TestUpdateTask:
         )
         assert response.status_code == 412
 
+    @pytest.mark.fr("002-tasks/FR-013")
     async def test_if_match_star_matches_any_current_version(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -268,6 +284,7 @@ class TestUpdateTask:
         )
         assert response.status_code == 200
 
+    @pytest.mark.fr("002-tasks/FR-002")
     async def test_unknown_fields_are_rejected(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -283,6 +300,7 @@ class TestUpdateTask:
 
 
 class TestDeleteTask:
+    @pytest.mark.fr("002-tasks/FR-015")
     async def test_deleted_task_is_gone(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -293,6 +311,7 @@ class TestDeleteTask:
         assert (await client.get(url, headers=user.headers)).status_code == 404
         assert (await client.delete(url, headers=user.headers)).status_code == 404
 
+    @pytest.mark.fr("002-tasks/FR-013")
     async def test_stale_if_match_is_412_and_keeps_the_task(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -306,6 +325,7 @@ class TestDeleteTask:
         assert (await client.get(url, headers=user.headers)).status_code == 200
 
 
+@pytest.mark.fr("002-tasks/FR-004")
 class TestIsolation:
     """Another user's task answers exactly like a task that does not exist."""
 

@@ -80,6 +80,7 @@ def assert_401_problem(response: httpx.Response, challenge: str = "Bearer") -> d
 
 
 class TestIssueToken:
+    @pytest.mark.fr("001-auth/FR-005", "001-auth/FR-011")
     async def test_form_credentials_get_a_bearer_token(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -95,6 +96,7 @@ class TestIssueToken:
         assert body["expires_in"] == 900
         assert response.headers["cache-control"] == "no-store"
 
+    @pytest.mark.fr("001-auth/FR-006")
     async def test_a_username_no_email_could_have_is_just_unknown(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -107,6 +109,7 @@ class TestIssueToken:
         assert response.headers["WWW-Authenticate"] == "Bearer"
         assert response.json()["type"] == "urn:taskapi:problem:invalid-credentials"
 
+    @pytest.mark.fr("001-auth/FR-002", "001-auth/FR-005")
     async def test_username_in_other_letter_case_gets_a_token(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -116,6 +119,7 @@ class TestIssueToken:
 
         assert response.status_code == 200
 
+    @pytest.mark.fr("001-auth/FR-005", "001-auth/FR-013")
     async def test_swagger_ui_style_form_gets_a_token(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -134,6 +138,7 @@ class TestIssueToken:
         assert response.status_code == 200
         assert response.json()["token_type"] == "bearer"
 
+    @pytest.mark.fr("001-auth/FR-006")
     async def test_wrong_password_is_401_problem(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -143,6 +148,7 @@ class TestIssueToken:
         assert body["type"] == "urn:taskapi:problem:invalid-credentials"
         assert "access_token" not in body
 
+    @pytest.mark.fr("001-auth/FR-006")
     async def test_unknown_email_and_wrong_password_answer_identically(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -161,6 +167,7 @@ class TestIssueToken:
         assert comparable(wrong_password) == comparable(unknown_email)
         assert wrong_password.json()["request_id"] != unknown_email.json()["request_id"]
 
+    @pytest.mark.fr("001-auth/FR-005")
     async def test_json_body_instead_of_form_is_415(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -172,6 +179,7 @@ class TestIssueToken:
         assert response.headers["content-type"] == PROBLEM
         assert "access_token" not in response.text
 
+    @pytest.mark.fr("001-auth/FR-005")
     async def test_unknown_form_field_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -183,6 +191,7 @@ class TestIssueToken:
         assert response.headers["content-type"] == PROBLEM
         assert [issue["loc"] for issue in response.json()["errors"]] == [["body", "admin"]]
 
+    @pytest.mark.fr("001-auth/FR-005")
     async def test_grant_type_other_than_password_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -198,6 +207,7 @@ class TestIssueToken:
         assert response.status_code == 422
         assert [issue["loc"] for issue in response.json()["errors"]] == [["body", "grant_type"]]
 
+    @pytest.mark.fr("001-auth/FR-005")
     async def test_missing_password_is_422(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -207,6 +217,7 @@ class TestIssueToken:
         assert [issue["loc"] for issue in response.json()["errors"]] == [["body", "password"]]
 
 
+@pytest.mark.fr("001-auth/FR-007")
 class TestAccessTokenClaims:
     async def test_issued_token_carries_the_documented_claims(self, user: SignedInUser) -> None:
         claims = jwt.decode(user.token, TEST_JWT_SECRET, algorithms=["HS256"], audience="taskapi")
@@ -230,6 +241,7 @@ class TestAccessTokenClaims:
         assert len(jtis) == 4
 
 
+@pytest.mark.fr("001-auth/FR-008")
 class TestBearerAuthentication:
     """Every way a token can be bad; each is refused on the users route and on a tasks route."""
 
@@ -244,6 +256,7 @@ class TestBearerAuthentication:
             assert response.status_code == 200, route
         assert (await client.get(ME, headers=headers)).json()["id"] == str(user.id)
 
+    @pytest.mark.fr("001-auth/FR-011")
     async def test_missing_authorization_header_is_401(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:

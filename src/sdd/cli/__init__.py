@@ -22,6 +22,7 @@ GROUPS = {
     "phr": "sdd.cli.phr",
     "adr": "sdd.cli.adr",
     "contract": "sdd.cli.contract",
+    "trace": "sdd.cli.trace",  # a single command: its app has no callback
 }
 
 app = CommandGroup(

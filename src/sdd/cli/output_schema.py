@@ -139,6 +139,30 @@ CHANGE = _object(
     }
 )
 
+TRACED_OPERATION = _object(
+    {
+        "operation_id": {"type": "string"},
+        "in_contract": {"type": "boolean"},
+        "method": NULLABLE_TEXT,
+        "path": NULLABLE_TEXT,
+        "handlers": _list({"type": "string"}),
+        "fuzz": _object({"state": {"type": "string"}, "detail": {"type": "string"}}),
+    }
+)
+TRACE_ROW = _object(
+    {
+        "key": {"type": "string"},
+        "feature": {"type": "string"},
+        "requirement": {"type": "string"},
+        "text": {"type": "string"},
+        "spec": {"type": "string"},
+        "operations": _list(TRACED_OPERATION),
+        "tests": _list(_object({"id": {"type": "string"}, "where": {"type": "string"}})),
+        "status": {"enum": ["traced", "gap"]},
+        "gaps": _list({"type": "string"}),
+    }
+)
+
 DATA: dict[str, dict[str, Any]] = {
     "": _object({"name": {"const": "sdd"}, "version": {"type": "string"}}),
     "init": _object(
@@ -211,6 +235,39 @@ DATA: dict[str, dict[str, Any]] = {
             "verdict": {"type": "string"},
             "breaking": {"type": "integer", "minimum": 0},
             "changes": _list(CHANGE),
+        }
+    ),
+    "trace": _object(
+        {
+            "project": {"type": "string"},
+            "generated_at": {"type": "string"},
+            "fuzz_source": {"type": "string"},
+            "summary": _object(
+                {
+                    name: {"type": "integer", "minimum": 0}
+                    for name in (
+                        "requirements",
+                        "traced",
+                        "gaps",
+                        "tests",
+                        "unmarked_tests",
+                        "unknown_requirements",
+                    )
+                }
+            ),
+            "rows": _list(TRACE_ROW),
+            "unknown_requirements": _list(
+                _object(
+                    {
+                        "test": {"type": "string"},
+                        "where": {"type": "string"},
+                        "requirement": {"type": "string"},
+                    }
+                )
+            ),
+            "unclaimed_operations": _list({"type": "string"}),
+            "unmarked_tests": _list({"type": "string"}),
+            "html": NULLABLE_TEXT,
         }
     ),
     "adr graph": _object(
