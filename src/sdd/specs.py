@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,15 +71,20 @@ def _backticked_operations(text: str, line: int) -> list[Located]:
     return found
 
 
-def parse_spec_text(text: str, *, folder: Path, number: int, slug: str) -> SpecDocument:
-    document = SpecDocument(folder=folder, number=number, slug=slug)
+def _prose_lines(text: str) -> Iterator[tuple[int, str, str]]:
+    """``(number, raw, stripped)`` of every line outside fenced code blocks."""
     in_fence = False
     for index, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if line.startswith(("```", "~~~")):
             in_fence = not in_fence
-        if in_fence:
-            continue
+        if not in_fence:
+            yield index, raw, line
+
+
+def parse_spec_text(text: str, *, folder: Path, number: int, slug: str) -> SpecDocument:
+    document = SpecDocument(folder=folder, number=number, slug=slug)
+    for index, _, line in _prose_lines(text):
         if document.title is None and (title := _TITLE.match(line)):
             document.title = title.group(1)
         if document.status is None and (status := _STATUS_LINE.match(line)):
@@ -203,13 +209,7 @@ class Requirement:
 def parse_requirements(text: str) -> list[Requirement]:
     """Every FR bullet, its continuation lines included, outside fenced code."""
     found: list[tuple[str, int, list[str]]] = []
-    in_fence = False
-    for index, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if line.startswith(("```", "~~~")):
-            in_fence = not in_fence
-        if in_fence:
-            continue
+    for index, raw, line in _prose_lines(text):
         if match := _FR_ID.search(line):
             found.append((match.group(1), index, [line[match.end() :].lstrip(":").strip()]))
         elif found and line and raw[:1].isspace() and not line.startswith(("- ", "* ")):

@@ -102,6 +102,11 @@ components:
         name: {$ref: '#/components/schemas/Name'}
         color: {$ref: '#/components/schemas/Color'}
         price: {type: number, minimum: 0}
+        size: {$ref: '#/components/schemas/Size'}
+    Size:
+      oneOf:
+        - {type: integer, minimum: 1}
+        - {type: string, enum: [S, M, L]}
     Item:
       type: object
       required: [id, name, color]
@@ -112,6 +117,7 @@ components:
         price: {type: number}
         note: {type: [string, 'null']}
         tags: {type: array, items: {type: string}, maxItems: 10}
+        size: {$ref: '#/components/schemas/Size'}
     User:
       type: object
       additionalProperties: false
@@ -650,6 +656,34 @@ CASES = [
         "keyword-changed",
         True,
         f"{CREATE_BODY}/properties/color/not",
+    ),
+    Case(
+        "oneOf variant removed: request",
+        lambda d: schema(d, "Size")["oneOf"].pop(1),
+        "variant-removed",
+        True,
+        f"{CREATE_BODY}/properties/size/oneOf",
+    ),
+    Case(
+        "oneOf variant added: response",
+        lambda d: schema(d, "Size")["oneOf"].append({"type": "boolean"}),
+        "variant-added",
+        True,
+        f"{READ}/properties/size/oneOf",
+    ),
+    Case(
+        "oneOf variant added: request",
+        lambda d: schema(d, "Size")["oneOf"].append({"type": "boolean"}),
+        "variant-added",
+        False,
+        f"{CREATE_BODY}/properties/size/oneOf",
+    ),
+    Case(
+        "enum value removed inside a oneOf variant",
+        lambda d: schema(d, "Size")["oneOf"][1].__setitem__("enum", ["S", "M"]),
+        "enum-value-removed",
+        True,
+        f"{CREATE_BODY}/properties/size/oneOf/1/enum",
     ),
     Case(
         "additionalProperties allowed on a request",

@@ -291,19 +291,20 @@ class TestThisRepository:
         assert trace.unknown == []
         assert len(trace.rows) >= 80
 
+    @staticmethod
+    def planned(target: str) -> str:
+        """The commands `make TARGET` would run here."""
+        return subprocess.run(
+            ["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout
+
     @pytest.mark.fr("010-contract-gates/FR-012")
     def test_make_trace_writes_the_page(self) -> None:
-        planned = subprocess.run(
-            ["make", "-n", "trace"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout
-        assert "sdd trace --html var/trace.html" in planned
+        assert "sdd trace --html var/trace.html" in self.planned("trace")
 
     @pytest.mark.fr("010-contract-gates/FR-006")
     def test_make_check_runs_the_breaking_change_gate(self) -> None:
-        planned = subprocess.run(
-            ["make", "-n", "check"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout
-        assert "sdd contract diff" in planned
+        assert "sdd contract diff" in self.planned("check")
 
     def test_the_real_cli_answers_in_json(self, tmp_path: Path) -> None:
         result = run_sdd_process("trace", "--json", cwd=REPO_ROOT)

@@ -297,32 +297,10 @@ class Comparer(SchemaComparer):
     def became_required(
         self, b: Node, h: Node, label: str, pointer: str, what: str, direction: Direction
     ) -> None:
-        before, after = bool(b.get("required")), bool(h.get("required"))
-        if before == after:
-            return
-        if after:
-            breaking = direction == "request"
-            reason = (
-                f"{label} became required: existing clients may not send it"
-                if breaking
-                else f"{label} became required: clients always receive it"
-            )
-        else:
-            breaking = direction == "response"
-            reason = (
-                f"{label} became optional: clients that rely on it may not receive it"
-                if breaking
-                else f"{label} became optional"
-            )
-        self.emit(
-            f"{what}-became-{'required' if after else 'optional'}",
-            breaking,
-            reason,
-            join(pointer, "required"),
-            b.location.child("required"),
-            h.location.child("required"),
-            direction,
-        )
+        """The ``required`` flag of a parameter, body or header changed."""
+        after = bool(h.get("required"))
+        if bool(b.get("required")) != after:
+            self.requiredness_changed(what, label, after, direction, pointer, b, h)
 
     def compare_request_body(self, b: Node, h: Node, pointer: str) -> None:
         pointer = join(pointer, "requestBody")

@@ -584,21 +584,34 @@ class SchemaComparer:
         pointer: str,
     ) -> None:
         """``name`` entered or left the ``required`` list of the object ``b``/``h``."""
+        self.requiredness_changed("property", f"`{name}`", now_required, direction, pointer, b, h)
+
+    def requiredness_changed(
+        self,
+        what: str,
+        label: str,
+        now_required: bool,
+        direction: Direction,
+        pointer: str,
+        b: Node,
+        h: Node,
+    ) -> None:
+        """Required in requests narrows them; optional in responses widens them."""
         breaking = now_required == (direction == "request")
         if now_required:
             reason = (
-                f"`{name}` became required: existing clients may not send it"
+                f"{label} became required: existing clients may not send it"
                 if breaking
-                else f"`{name}` became required: clients always receive it"
+                else f"{label} became required: clients always receive it"
             )
         else:
             reason = (
-                f"`{name}` is no longer required: clients that rely on it may not receive it"
+                f"{label} became optional: clients that rely on it may not receive it"
                 if breaking
-                else f"`{name}` is no longer required"
+                else f"{label} became optional"
             )
         self.emit(
-            "property-became-required" if now_required else "property-became-optional",
+            f"{what}-became-{'required' if now_required else 'optional'}",
             breaking,
             reason,
             join(pointer, "required"),
@@ -627,26 +640,17 @@ class SchemaComparer:
                 )
             return
         # oneOf/anyOf whose variants were added or removed: match the unchanged ones by content.
-        bkeys = [
-            canonical(self.base.resolve(child_of(child_of(b, key), i)).value)
-            for i in range(len(bl))
-        ]
-        hkeys = [
-            canonical(self.head.resolve(child_of(child_of(h, key), i)).value)
-            for i in range(len(hl))
-        ]
-        for index, variant in enumerate(bkeys):
-            if variant not in hkeys:
-                self.directional(
-                    "variant-removed", "narrows", f"{key} variant {index} was removed",
-                    pointer, b, h, direction, key,
-                )  # fmt: skip
-        for index, variant in enumerate(hkeys):
-            if variant not in bkeys:
-                self.directional(
-                    "variant-added", "widens", f"{key} variant {index} was added",
-                    pointer, b, h, direction, key,
-                )  # fmt: skip
+        bv, hv = child_of(b, key), child_of(h, key)
+        before = [canonical(self.base.resolve(child_of(bv, i)).value) for i in range(len(bl))]
+        after = [canonical(self.head.resolve(child_of(hv, i)).value) for i in range(len(hl))]
+        for index, variant in enumerate(before):
+            if variant not in after:
+                what = f"{key} variant {index} was removed"
+                self.directional("variant-removed", "narrows", what, pointer, b, h, direction, key)
+        for index, variant in enumerate(after):
+            if variant not in before:
+                what = f"{key} variant {index} was added"
+                self.directional("variant-added", "widens", what, pointer, b, h, direction, key)
 
 
 def mapping_of(node: Node) -> dict[str, Any]:
