@@ -102,6 +102,11 @@ def assert_problem(response: Any, gen: GeneratedClient, status: int, kind: str) 
     assert problem.request_id == response.headers["x-request-id"]
 
 
+@pytest.mark.fr(
+    "009-contract-product/FR-001",
+    "009-contract-product/FR-002",
+    "009-contract-product/FR-003",
+)
 async def test_the_whole_scenario_through_the_generated_client(
     generated: GeneratedClient, base_url: str
 ) -> None:
@@ -195,6 +200,7 @@ async def test_the_whole_scenario_through_the_generated_client(
     assert_problem(gone, gen, 404, "task-not-found")
 
 
+@pytest.mark.fr("009-contract-product/FR-001", "009-contract-product/FR-003")
 async def test_a_duplicate_registration_is_a_typed_409(
     generated: GeneratedClient, base_url: str
 ) -> None:

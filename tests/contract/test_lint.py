@@ -184,6 +184,7 @@ def mutant_problems(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, 
     return problems
 
 
+@pytest.mark.fr("009-contract-product/FR-004")
 def test_the_contract_passes_the_lint() -> None:
     status, problems = lint(CONTRACT_PATH)
 
@@ -191,6 +192,7 @@ def test_the_contract_passes_the_lint() -> None:
     assert status == 0
 
 
+@pytest.mark.fr("009-contract-product/FR-005")
 @pytest.mark.parametrize(
     ("rule", "pointer"),
     [pytest.param(rule, pointer, id=name) for name, _, rule, pointer in MUTATIONS],

@@ -66,8 +66,10 @@ def _referenced_urls(page: str) -> list[str]:
     return re.findall(r'(?:src|href)="([^"]+)"', page)
 
 
+@pytest.mark.fr("009-contract-product/FR-007")
 @pytest.mark.anyio
 class TestPages:
+    @pytest.mark.fr("009-contract-product/FR-008")
     @pytest.mark.parametrize("path", PAGES)
     async def test_page_carries_the_docs_policy(
         self, docs_client: httpx.AsyncClient, path: str
@@ -79,6 +81,7 @@ class TestPages:
         assert response.headers["content-security-policy"] == DOCS_CSP
         assert response.headers["x-frame-options"] == "DENY"
 
+    @pytest.mark.fr("009-contract-product/FR-008")
     @pytest.mark.parametrize("path", PAGES)
     async def test_page_has_no_inline_script_and_loads_only_this_origin(
         self, docs_client: httpx.AsyncClient, path: str
@@ -117,6 +120,7 @@ class TestPages:
         assert redoc.content == ASSETS["redoc.standalone.js"].read_bytes()
         assert b'"2.5.3"' in redoc.content
 
+    @pytest.mark.fr("009-contract-product/FR-009")
     async def test_swagger_ui_keeps_no_authorization_between_page_loads(
         self, docs_client: httpx.AsyncClient
     ) -> None:
@@ -143,6 +147,7 @@ class TestPages:
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
 
+    @pytest.mark.fr("009-contract-product/FR-008")
     async def test_api_responses_keep_the_strict_policy(
         self, docs_client: httpx.AsyncClient
     ) -> None:
@@ -151,6 +156,7 @@ class TestPages:
             assert response.headers["content-security-policy"] == API_CSP, path
 
 
+@pytest.mark.fr("009-contract-product/FR-010")
 @pytest.mark.anyio
 class TestProduction:
     """In production the pages are off unless TASKAPI_DOCS=true; the contract stays served."""
@@ -227,6 +233,7 @@ def assert_stayed_on(events: PageEvents, origin: str) -> None:
     assert unexpected == []
 
 
+@pytest.mark.fr("009-contract-product/FR-007", "009-contract-product/FR-011")
 def test_swagger_ui_renders_every_operation(
     page: Page, page_events: PageEvents, docs_server: str
 ) -> None:
@@ -242,6 +249,7 @@ def test_swagger_ui_renders_every_operation(
     assert_stayed_on(page_events, docs_server)
 
 
+@pytest.mark.fr("009-contract-product/FR-009", "009-contract-product/FR-011")
 def test_authorize_then_try_it_out_on_get_current_user(
     page: Page, page_events: PageEvents, docs_server: str
 ) -> None:
@@ -274,6 +282,7 @@ def test_authorize_then_try_it_out_on_get_current_user(
     assert_stayed_on(page_events, docs_server)
 
 
+@pytest.mark.fr("009-contract-product/FR-007", "009-contract-product/FR-011")
 def test_redoc_renders_and_searches(page: Page, page_events: PageEvents, docs_server: str) -> None:
     page.goto(f"{docs_server}/redoc")
 
