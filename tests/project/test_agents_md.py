@@ -28,7 +28,9 @@ def inline_code(text: str) -> list[str]:
 
 
 MAKE_TARGETS = sorted(set(re.findall(r"\bmake ([a-z][a-z0-9-]*)", TEXT)))
-SDD_COMMANDS = sorted(set(re.findall(r"\bsdd ((?:spec|adr|phr) [a-z]+|check|init|schema)", TEXT)))
+SDD_COMMANDS = sorted(
+    set(re.findall(r"\bsdd ((?:spec|adr|phr|contract) [a-z]+|check|init|schema|trace)", TEXT))
+)
 PATHS = sorted(
     {
         span.split(":")[0]
@@ -38,6 +40,7 @@ PATHS = sorted(
 )
 
 
+@pytest.mark.fr("009-contract-product/FR-013")
 def test_claude_md_points_to_agents_md() -> None:
     claude = (REPO_ROOT / "CLAUDE.md").read_text(encoding="utf-8")
 
@@ -45,17 +48,20 @@ def test_claude_md_points_to_agents_md() -> None:
     assert "(AGENTS.md)" in claude
 
 
+@pytest.mark.fr("009-contract-product/FR-013")
 def test_it_names_the_commands_and_paths_it_is_about() -> None:
     assert {"run", "test", "check", "generate", "contract-lint", "fuzz"} <= set(MAKE_TARGETS)
     assert {"spec new", "adr new", "adr accept", "adr index", "phr new"} <= set(SDD_COMMANDS)
     assert "openapi/openapi.yaml" in PATHS
 
 
+@pytest.mark.fr("009-contract-product/FR-013")
 @pytest.mark.parametrize("target", MAKE_TARGETS)
 def test_make_target_exists(target: str) -> None:
     assert target in make_targets(), f"AGENTS.md names `make {target}`, which the Makefile lacks"
 
 
+@pytest.mark.fr("009-contract-product/FR-013")
 @pytest.mark.parametrize("command", SDD_COMMANDS)
 def test_sdd_command_exists(command: str) -> None:
     result = subprocess.run(
@@ -69,6 +75,7 @@ def test_sdd_command_exists(command: str) -> None:
     assert result.returncode == 0, f"`sdd {command}`: {result.stderr}"
 
 
+@pytest.mark.fr("009-contract-product/FR-013")
 @pytest.mark.parametrize("path", PATHS)
 def test_path_exists(path: str) -> None:
     assert (REPO_ROOT / path).exists(), f"AGENTS.md names {path}, which does not exist"

@@ -56,6 +56,7 @@ def run_scripts(job: dict[str, Any]) -> list[str]:
     return [step["run"] for step in job["steps"] if "run" in step]
 
 
+@pytest.mark.fr("009-contract-product/FR-012")
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_the_workflow_matches_the_github_actions_schema(schema: str) -> None:
     result = check_jsonschema(schema, WORKFLOW)
@@ -63,6 +64,7 @@ def test_the_workflow_matches_the_github_actions_schema(schema: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.fr("009-contract-product/FR-012")
 @pytest.mark.parametrize(
     ("broken", "schema"),
     [
@@ -83,6 +85,7 @@ def test_the_schema_check_rejects_a_broken_workflow(
     assert check_jsonschema(schema, mutant).returncode != 0
 
 
+@pytest.mark.fr("009-contract-product/FR-012")
 def test_it_runs_at_least_what_ci_here_runs(job: dict[str, Any]) -> None:
     here = made((REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8"))
     there = [target for script in run_scripts(job) for target in made(script)]
@@ -92,6 +95,7 @@ def test_it_runs_at_least_what_ci_here_runs(job: dict[str, Any]) -> None:
     assert "fuzz" in there
 
 
+@pytest.mark.fr("009-contract-product/FR-012")
 def test_every_make_target_it_runs_exists(job: dict[str, Any]) -> None:
     targets = make_targets()
 
@@ -100,6 +104,7 @@ def test_every_make_target_it_runs_exists(job: dict[str, Any]) -> None:
             assert target in targets, f"`make {target}` is not a Makefile target"
 
 
+@pytest.mark.fr("009-contract-product/FR-012")
 def test_every_run_step_is_valid_bash(job: dict[str, Any]) -> None:
     for script in run_scripts(job):
         result = subprocess.run(
@@ -108,6 +113,7 @@ def test_every_run_step_is_valid_bash(job: dict[str, Any]) -> None:
         assert result.returncode == 0, f"{script!r}: {result.stderr}"
 
 
+@pytest.mark.fr("009-contract-product/FR-012")
 def test_postgresql_and_redis_are_service_containers_the_tests_use(job: dict[str, Any]) -> None:
     services = job["services"]
     env = job["env"]
@@ -122,6 +128,7 @@ def test_postgresql_and_redis_are_service_containers_the_tests_use(job: dict[str
     assert env["CI"] == "true"
 
 
+@pytest.mark.fr("009-contract-product/FR-012")
 def test_the_fuzz_report_is_uploaded_even_when_a_step_fails(job: dict[str, Any]) -> None:
     uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
 
@@ -130,6 +137,20 @@ def test_the_fuzz_report_is_uploaded_even_when_a_step_fails(job: dict[str, Any])
     assert all(upload.get("if") == "always()" for upload in uploads)
 
 
+@pytest.mark.fr("010-contract-gates/FR-012")
+def test_the_traceability_page_is_written_after_fuzzing_and_uploaded(
+    job: dict[str, Any],
+) -> None:
+    targets = [target for script in run_scripts(job) for target in made(script)]
+    assert targets.index("trace") > targets.index("fuzz")
+    (writes,) = [s for s in job["steps"] if "run" in s and "make trace" in s["run"]]
+    assert writes.get("if") == "always()"
+    uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    uploaded = {line.strip() for upload in uploads for line in upload["with"]["path"].splitlines()}
+    assert {"var/trace.html", "var/trace.png"} <= uploaded
+
+
+@pytest.mark.fr("009-contract-product/FR-012")
 def test_every_action_is_pinned(job: dict[str, Any]) -> None:
     for step in job["steps"]:
         if "uses" in step:

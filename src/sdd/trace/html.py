@@ -138,7 +138,7 @@ def _card(label: str, value: int, tone: str) -> str:
 
 
 def _row(row: Row) -> str:
-    anchor = escape(row.key.replace("/", "-"))
+    anchor = escape("req-" + row.key.replace("/", "-"))
     requirement = (
         f'<td class="req"><b>{escape(row.requirement)}</b>'
         f'<div class="text">{_prose(row.text)}</div>'
