@@ -343,6 +343,10 @@ class SchemaComparer:
             if bv == hv:
                 continue
             upper = key in UPPER_BOUNDS
+            numbers = all(v is None or isinstance(v, int | float) for v in (bv, hv))
+            if not numbers and not (isinstance(bv, bool) or isinstance(hv, bool)):
+                self.no_rule(key, join(pointer, key), b, h, direction)
+                continue
             if isinstance(bv, bool) or isinstance(hv, bool):  # OpenAPI 3.0 exclusive flags
                 effect: Effect = "narrows" if hv else "widens"
                 change = "set" if hv else "unset"
@@ -411,6 +415,9 @@ class SchemaComparer:
             self.compare_schema(child_of(b, key), child_of(h, key), direction, join(pointer, key))
             return
         if canonical(bv) == canonical(hv):
+            return
+        if not isinstance(bv, dict | bool) or not isinstance(hv, dict | bool):
+            self.no_rule(key, join(pointer, key), b, h, direction)  # e.g. 3.0 tuple `items`
             return
         # True (or absent) allows anything, False nothing, and a schema something in between.
         rank = {True: 2, False: 0}
