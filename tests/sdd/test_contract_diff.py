@@ -765,9 +765,19 @@ def test_documentation_is_reported_once_where_it_is_written(tmp_path: Path) -> N
     report = compare(
         BASE, edited(_set(lambda d: schema(d, "Name"), "description", "Any name.")), tmp_path
     )
-    assert [(c.kind, c.pointer) for c in report.changes] == [
-        ("documentation-changed", "/components/schemas/Name/description")
+    assert [(c.kind, c.pointer, c.operation) for c in report.changes] == [
+        ("documentation-changed", "/components/schemas/Name/description", None)
     ]
+
+
+def test_a_component_only_new_operations_use_is_not_called_unused(tmp_path: Path) -> None:
+    def add_throttling(d: dict[str, Any]) -> None:
+        d["components"]["responses"] = {"TooMany": {"description": "Slow down."}}
+        list_items(d)["responses"]["429"] = {"$ref": "#/components/responses/TooMany"}
+
+    report = compare(BASE, edited(add_throttling), tmp_path)
+    (added,) = [c for c in report.changes if c.kind == "component-added"]
+    assert added.reason == "responses TooMany was added; its uses are compared on the wire"
 
 
 @pytest.mark.fr("010-contract-gates/FR-005")

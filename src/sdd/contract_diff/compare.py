@@ -548,6 +548,7 @@ class Comparer(SchemaComparer):
     def compare_unused_components(self) -> None:
         bc = mapping_of(child_of(self.base.node(), "components"))
         hc = mapping_of(child_of(self.head.node(), "components"))
+        base_refs, head_refs = self.base.referenced(), self.head.referenced()
         for kind in sorted((bc.keys() | hc.keys()) - {"securitySchemes"}):
             bk, hk = bc.get(kind) or {}, hc.get(kind) or {}
             if not isinstance(bk, dict) or not isinstance(hk, dict):
@@ -574,8 +575,8 @@ class Comparer(SchemaComparer):
                 if name in renamed or name in renamed.values():
                     continue
                 pointer = join("/components", kind, name)
-                b_used = _reached(self.base, pointer)
-                h_used = _reached(self.head, pointer)
+                b_used = _reached(base_refs, self.base.main_file, pointer)
+                h_used = _reached(head_refs, self.head.main_file, pointer)
                 b_at = Location(self.base.main_file, pointer) if name in bk else None
                 h_at = Location(self.head.main_file, pointer) if name in hk else None
                 if name not in hk:
@@ -614,12 +615,11 @@ class Comparer(SchemaComparer):
                     )
 
 
-def _reached(contract: Contract, pointer: str) -> bool:
+def _reached(referenced: set[Location], main_file: str, pointer: str) -> bool:
     prefix = pointer + "/"
     return any(
-        loc.file == contract.main_file
-        and (loc.pointer == pointer or loc.pointer.startswith(prefix))
-        for loc in contract.visited
+        loc.file == main_file and (loc.pointer == pointer or loc.pointer.startswith(prefix))
+        for loc in referenced
     )
 
 

@@ -8,6 +8,7 @@ that uses it, and how renaming a component is seen as nothing at all on the wire
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,7 +70,6 @@ class Contract:
     label: str
     reader: Reader
     documents: dict[str, Any] = field(default_factory=dict)
-    visited: set[Location] = field(default_factory=set)
 
     @property
     def root(self) -> Any:
@@ -145,12 +145,34 @@ class Contract:
                     f"{self.label}: $ref cycle through {current.location.pointer}"
                 )
             seen.add(current.location)
-            self.visited.add(current.location)
             siblings = {k: v for k, v in current.value.items() if k != "$ref"}
             overlay = {**siblings, **overlay}
             location = self.target(current.value["$ref"], current.location)
             current = Node(self.lookup(location), location, via_ref=True)
-        self.visited.add(current.location)
         if overlay and isinstance(current.value, dict):
             return Node({**current.value, **overlay}, current.location, via_ref=True)
         return current
+
+    def referenced(self) -> set[Location]:
+        """Every location a ``$ref`` reaches, transitively, from the paths and webhooks."""
+        found: set[Location] = set()
+        pending: list[tuple[Any, Location]] = [
+            (self.root.get(key), Location(self.main_file, join("", key)))
+            for key in ("paths", "webhooks")
+            if isinstance(self.root, dict)
+        ]
+        while pending:
+            value, location = pending.pop()
+            if isinstance(value, list):
+                pending += [(item, location.child(i)) for i, item in enumerate(value)]
+            elif isinstance(value, dict):
+                ref = value.get("$ref")
+                if isinstance(ref, str) and "://" not in ref:
+                    target = self.target(ref, location)
+                    if target not in found:
+                        found.add(target)
+                        # A dangling reference is reported when the comparison resolves it.
+                        with contextlib.suppress(ContractLoadError):
+                            pending.append((self.lookup(target), target))
+                pending += [(v, location.child(k)) for k, v in value.items() if k != "$ref"]
+        return found

@@ -138,7 +138,10 @@ class SchemaComparer:
         base: Location | None = None,
         head: Location | None = None,
         direction: Direction | None = None,
+        *,
+        shared: bool = False,
     ) -> None:
+        """Record a change; ``shared`` ones are reported once, for no operation in particular."""
         self.changes.append(
             Change(
                 breaking=breaking,
@@ -147,7 +150,7 @@ class SchemaComparer:
                 pointer=pointer,
                 base=base.render(self.base.main_file) if base else None,
                 head=head.render(self.head.main_file) if head else None,
-                operation=self._operation,
+                operation=None if shared else self._operation,
                 direction=direction,
             )
         )
@@ -202,6 +205,7 @@ class SchemaComparer:
                 written,
                 where_b,
                 where_h,
+                shared=True,
             )
 
     # -- schemas ---------------------------------------------------------------------------
@@ -230,9 +234,10 @@ class SchemaComparer:
                     "ref-changed",
                     False,
                     f"$ref {bref} → {href}: the schema is compared on the wire where it is used",
-                    hraw.location.child("$ref").pointer,
+                    hraw.location.child("$ref").render(self.head.main_file),
                     braw.location.child("$ref"),
                     hraw.location.child("$ref"),
+                    shared=True,
                 )
         b, h = self.base.resolve(braw), self.head.resolve(hraw)
         frame = (b.location, h.location, direction)
