@@ -31,6 +31,7 @@ def etag_with_version(etag: str, version: int) -> str:
     return f'"{task_hex}.{version}"'
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-010")
 class TestIfMatchBeyondTheVersionColumn:
     """Versions above int32 once reached PostgreSQL as parameters and failed with a 500."""
 
@@ -82,6 +83,7 @@ class TestIfMatchBeyondTheVersionColumn:
         assert response.status_code == 200, response.text
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-016")
 class TestSearchAcrossScripts:
     """`q` folds case for every script on both engines, not only ASCII."""
 
@@ -150,6 +152,7 @@ async def run_lifespan(app: FastAPI) -> list[str]:
     return answered
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-011")
 class TestCorsAndTheLifespan:
     async def test_lifespan_completes_with_cors_configured(self, cors_app: FastAPI) -> None:
         answered = await run_lifespan(cors_app)
@@ -167,6 +170,7 @@ class TestCorsAndTheLifespan:
         assert disposed == [True]
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-014")
 class TestDatabaseErrorsHideParameters:
     """SQL parameters (owner ids, titles) stay out of error messages and so out of logs."""
 
@@ -196,6 +200,7 @@ class TestDatabaseErrorsHideParameters:
         assert missing_owner.hex not in message
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-015")
 class TestAuthenticatedResponsesAreNotStored:
     async def test_current_user(self, client: httpx.AsyncClient, user: SignedInUser) -> None:
         response = await client.get(ME, headers=user.headers)
@@ -240,6 +245,7 @@ class TestAuthenticatedResponsesAreNotStored:
         assert "cache-control" not in response.headers
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-017")
 class TestBearerChallenge:
     """RFC 6750 §3: an error code when a token was presented, none when it was not."""
 
@@ -271,6 +277,7 @@ class TestBearerChallenge:
         assert response.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-018")
 class TestUnsupportedMediaType:
     async def test_json_sent_as_text_plain_is_415(
         self, client: httpx.AsyncClient, user: SignedInUser

@@ -87,7 +87,7 @@ class TestJwtSecretOutsideDevelopment:
             Settings()
 
 
-@pytest.mark.fr("001-auth/FR-012")
+@pytest.mark.fr("001-auth/FR-012", "008-abuse-resistance/FR-012")
 class TestAnySetSecretMustBeStrong:
     """A weak secret is refused even when TASKAPI_ENV is left at its development default."""
 
@@ -107,7 +107,7 @@ class TestAnySetSecretMustBeStrong:
             create_app()
 
 
-@pytest.mark.fr("001-auth/FR-012")
+@pytest.mark.fr("001-auth/FR-012", "008-abuse-resistance/FR-013")
 class TestRefusalsDoNotEchoInput:
     """A refused setting is named, never shown: the input may be a secret or a password."""
 
