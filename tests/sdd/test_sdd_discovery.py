@@ -27,6 +27,7 @@ def adr_dir(cli: Cli, *args: str) -> tuple[str, str]:
     return data["path"], data["source"]
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-001")
 class TestAdrFolderOrder:
     def test_flag_wins(self, cli: Cli, bare: Path) -> None:
         write(bare / "doc/adr/0001-keep-a-log.md", NYGARD)
@@ -91,6 +92,7 @@ class TestAdrFolderOrder:
         assert adr_dir(cli) == ("history/adr", "default history/adr (no ADR folder found)")
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-001")
 class TestPromptsFolder:
     def test_flag_environment_and_default(self, cli: Cli, bare: Path) -> None:
         where = cli("where", "--json", "--prompts-dir", "p").json()["data"]["prompts"]
@@ -105,6 +107,7 @@ class TestPromptsFolder:
         assert cli("where", "--json").json()["data"]["prompts"]["source"] == "[tool.sdd] prompts"
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-002")
 class TestRoot:
     def test_nearest_marker_wins_over_the_git_root(self, bare: Path) -> None:
         from sdd.project import find_root
@@ -143,6 +146,7 @@ class TestRoot:
         assert "adr       doc/adr  (usual place doc/adr; writes nygard, number names)" in text
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-003")
 class TestReadingWithoutSpecify:
     def test_every_reading_command_works(self, cli: Cli, bare: Path) -> None:
         write(bare / "doc/adr/0001-keep-a-log.md", NYGARD)

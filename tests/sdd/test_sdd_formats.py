@@ -44,6 +44,12 @@ def copy_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
     return make
 
 
+@pytest.mark.fr(
+    "011-sdd-existing-repos/FR-003",
+    "011-sdd-existing-repos/FR-004",
+    "011-sdd-existing-repos/FR-006",
+    "011-sdd-existing-repos/FR-008",
+)
 class TestZeroSetup:
     @pytest.mark.parametrize("name", ADR_REPOS)
     def test_list_search_and_check_agree_on_the_count(
@@ -94,6 +100,7 @@ class TestZeroSetup:
         assert files_under(root) == before
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-006", "011-sdd-existing-repos/FR-007")
 class TestAdrTools:
     def test_both_spellings_of_supersede_link_the_records(
         self, cli: Cli, copy_of: Callable[[str], Path]
@@ -143,6 +150,7 @@ class TestAdrTools:
         paths = [r["path"] for r in cli("adr", "list", "--json").json()["data"]["records"]]
         assert not any("templates" in path for path in paths)
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-009")
     def test_new_record_is_written_like_adr_tools_writes_it(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -156,6 +164,7 @@ class TestAdrTools:
         assert "## Context\n\nErrors were strings.\n" in text
         assert cli("check").exit_code == 0
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-009")
     def test_supersede_keeps_the_folder_spelling(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -177,6 +186,7 @@ class TestAdrTools:
         assert cli("check").exit_code == 0
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-006")
 class TestMadr:
     def test_record_zero_can_be_shown(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         copy_of("madr3")
@@ -229,6 +239,7 @@ class TestMadr:
         paths = [r["path"] for r in cli("adr", "list", "--json").json()["data"]["records"]]
         assert not any(path.endswith("adr-template.md") for path in paths)
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-009")
     def test_new_record_uses_madr_front_matter(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -241,7 +252,9 @@ class TestMadr:
         assert created["format"] == "madr"
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-006")
 class TestLog4brains:
+    @pytest.mark.fr("011-sdd-existing-repos/FR-001")
     def test_adr_folder_comes_from_its_configuration(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -268,6 +281,7 @@ class TestLog4brains:
             == "draft"
         )
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-009")
     def test_new_record_is_date_prefixed_and_never_stuck(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -288,6 +302,7 @@ class TestLog4brains:
         assert not any(path.endswith(("index.md", "template.md")) for path in paths)
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-005")
 class TestSpecKitPlus:
     def test_every_phr_name_is_listed(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         copy_of("speckit-plus")
@@ -312,6 +327,7 @@ class TestSpecKitPlus:
         assert cli("phr", "show", "3").exit_code == 2  # two folders have a 3
         assert cli("phr", "show", "002-web-todo/4").exit_code == 0
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-009")
     def test_new_phr_continues_the_folder_and_its_names(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -333,6 +349,7 @@ class TestSpecKitPlus:
         )
         assert cli("phr", "show", "5").exit_code == 0  # a bare id that is unique
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-006")
     def test_speckit_adr_template_is_read(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         copy_of("speckit-plus")
         record = cli("adr", "show", "1", "--json").json()["data"]["record"]
@@ -343,6 +360,7 @@ class TestSpecKitPlus:
             "speckit",
         )
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-009")
     def test_new_adr_follows_adr_nnn_names(self, cli: Cli, copy_of: Callable[[str], Path]) -> None:
         root = copy_of("speckit-plus")
         path = cli("adr", "new", "Deploy on containers").stdout.strip()
@@ -353,6 +371,7 @@ class TestSpecKitPlus:
             .startswith("# ADR-003: Deploy on containers\n\n- **Status:** Proposed\n")
         )
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-008")
     def test_specs_without_an_operations_line_are_fine_without_a_contract(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -362,6 +381,7 @@ class TestSpecKitPlus:
         assert data["ok"] is True
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-006")
 class TestPlainRecords:
     def test_plain_heading_and_status_section(
         self, cli: Cli, copy_of: Callable[[str], Path]
@@ -374,6 +394,7 @@ class TestPlainRecords:
             ("monorepo-or-polyrepo", "Monorepo or polyrepo for the task service", "accepted"),
         ]
 
+    @pytest.mark.fr("011-sdd-existing-repos/FR-009")
     def test_index_refuses_a_hand_written_readme(
         self, cli: Cli, copy_of: Callable[[str], Path]
     ) -> None:
@@ -390,6 +411,7 @@ class TestPlainRecords:
         assert again.exit_code == 0  # its own file, with the marker, is replaced
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-007")
 class TestGraph:
     @pytest.mark.parametrize("fmt", ["mermaid", "dot"])
     def test_every_link_type_is_drawn(

@@ -25,6 +25,7 @@ def copy_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
     return make
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-007")
 @pytest.mark.parametrize(
     ("name", "source", "target"),
     [
@@ -55,6 +56,7 @@ def test_link_writes_both_sides_and_stays_clean(
     assert cli("check").exit_code == 0
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-007")
 def test_sdd_records_get_front_matter_keys(cli: Cli, repo: Path) -> None:
     cli("adr", "new", "One")
     cli("adr", "new", "Two")
@@ -66,6 +68,7 @@ def test_sdd_records_get_front_matter_keys(cli: Cli, repo: Path) -> None:
     assert cli("check", "--strict").exit_code == 0
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-007")
 def test_link_type_supersedes_also_sets_the_status(cli: Cli, repo: Path) -> None:
     cli("adr", "new", "Old", "--status", "accepted")
     cli("adr", "new", "New")
@@ -73,6 +76,7 @@ def test_link_type_supersedes_also_sets_the_status(cli: Cli, repo: Path) -> None
     assert cli("adr", "show", "1", "--json").json()["data"]["record"]["status"] == "superseded"
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-008")
 def test_a_one_sided_link_is_reported(cli: Cli, copy_of: Callable[[str], Path]) -> None:
     root = copy_of("adr-tools")
     path = root / "docs/architecture/decisions/0003-log-as-json.md"
@@ -88,6 +92,7 @@ def test_a_one_sided_link_is_reported(cli: Cli, copy_of: Callable[[str], Path]) 
     ]
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-008")
 def test_a_dangling_link_is_reported(cli: Cli, copy_of: Callable[[str], Path]) -> None:
     root = copy_of("adr-tools")
     (root / "docs/architecture/decisions/0005-log-request-ids.md").unlink()
@@ -97,6 +102,7 @@ def test_a_dangling_link_is_reported(cli: Cli, copy_of: Callable[[str], Path]) -
     ]
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-010")
 class TestSpecBranch:
     @pytest.fixture
     def git_repo(self, repo: Path) -> Path:

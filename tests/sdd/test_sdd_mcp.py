@@ -47,6 +47,7 @@ def adr_tools(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-013")
 def test_tools_are_offered(adr_tools: Path) -> None:
     (names,) = call(adr_tools, [])
     assert names == [
@@ -63,6 +64,7 @@ def test_tools_are_offered(adr_tools: Path) -> None:
     ]
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-013")
 def test_the_trail_is_kept_without_shelling_out(adr_tools: Path) -> None:
     _, listed, created, status, linked, phr, shown, checked = call(
         adr_tools,
@@ -100,6 +102,7 @@ def test_the_trail_is_kept_without_shelling_out(adr_tools: Path) -> None:
     assert "## Status\n\nAccepted\n\nClarifies [3. Log as JSON](0003-log-as-json.md)" in text
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-013")
 def test_a_refused_operation_is_a_tool_error(adr_tools: Path) -> None:
     _, missing = call(adr_tools, [("show_record", {"kind": "adr", "ref": "99"})])
     assert missing.is_error is True

@@ -77,6 +77,7 @@ def busy(cli: Cli, repo: Path) -> Path:
     return repo
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-011")
 class TestEnvelope:
     def test_every_command_has_a_run(self) -> None:
         commands = set(leaf_commands(typer.main.get_command(app))) | {""}
@@ -147,6 +148,7 @@ class TestEnvelope:
         assert text.stderr.startswith("sdd: note: feature 001-tasks")
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-012")
 class TestForPeople:
     def test_piped_output_is_plain_tab_separated(self, cli: Cli, busy: Path) -> None:
         out = cli("adr", "list").stdout
@@ -216,6 +218,7 @@ class _Tty:
         return len(text)
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-012")
 class TestCompletion:
     @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
     def test_completion_script_for_each_shell(self, repo: Path, shell: str) -> None:
@@ -232,6 +235,7 @@ class TestCompletion:
         assert "--install-completion" in cli("--help").stdout
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-014")
 class TestNoPrivateInternals:
     def test_src_imports_no_private_module_of_any_library(self) -> None:
         offenders = []
@@ -260,7 +264,9 @@ class TestNoPrivateInternals:
         assert "setattr(click" not in source
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-014")
 class TestStartUp:
+    @pytest.mark.fr("011-sdd-existing-repos/FR-013", "004-sdd-cli/FR-018")
     @pytest.mark.parametrize(
         "args",
         [
@@ -297,6 +303,7 @@ class TestStartUp:
         assert 'Annotated[bool, typer.Option("--json"' not in source
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-011")
 def test_show_json_roundtrips(cli: Cli, busy: Path) -> None:
     record = cli("adr", "show", "1", "--json").json()["data"]["record"]
     assert json.loads(json.dumps(record)) == record

@@ -69,7 +69,7 @@ class TestRouting:
         assert [first.id, second.id, third.id] == [1, 1, 2]
 
 
-@pytest.mark.fr("004-sdd-cli/FR-007")
+@pytest.mark.fr("004-sdd-cli/FR-007", "011-sdd-existing-repos/FR-010")
 class TestFeatureDetection:
     def test_flag_wins_over_environment(self, project: Project) -> None:
         make_spec(project)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sdd.records.frontmatter import encode_value
 from sdd.records.plainyaml import read
+
+# The fast reader is what keeps PyYAML out of start-up for plain records.
+pytestmark = pytest.mark.fr("004-sdd-cli/FR-018")
 
 WORDS = st.sampled_from(
     [
