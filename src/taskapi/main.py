@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from taskapi.auth.router import router as auth_router
 from taskapi.core.config import Settings
-from taskapi.core.db import create_engine, create_sessionmaker
+from taskapi.core.db import Database, open_database
 from taskapi.core.errors import contract_path_methods, install_problem_handlers
 from taskapi.core.middleware import (
     BodySizeLimitMiddleware,
@@ -62,7 +62,8 @@ def _configure_logging(level: str) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
-    await app.state.engine.dispose()
+    database: Database = app.state.database
+    await database.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,11 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The contract is the product: serve it as written, never FastAPI's derived schema.
     app.openapi = partial(lambda document: document, contract)  # type: ignore[method-assign]
 
-    engine = create_engine(settings)
+    database = open_database(settings)
     app.state.settings = settings
     app.state.path_methods = contract_path_methods(contract)
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.database = database
+    app.state.engine = database.engine
     app.state.password_hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_cost_kib=settings.argon2_memory_cost_kib,

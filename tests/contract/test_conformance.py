@@ -42,6 +42,7 @@ import yaml
 from fastapi import FastAPI, routing
 from fastapi.openapi.utils import get_openapi
 
+from taskapi.core.db import DatabaseUnavailable, get_read_pool, get_session
 from taskapi.core.errors import DomainError
 from taskapi.main import create_app
 from tests.conftest import make_settings
@@ -220,11 +221,20 @@ class _RaiseFinder:
         return None
 
 
+# Resolving either means the operation needs the database, and answers 503 while it is down:
+# DatabaseUnavailable is raised inside the read pool and the session, below what the source
+# walk can follow (calls through instance attributes).
+DATABASE_DEPENDENCIES = (get_read_pool, get_session)
+
+
 def implementation_errors(route: routing.APIRoute, fastapi_view: Operation) -> frozenset[int]:
     finder = _RaiseFinder()
-    for call in _dependency_calls(route.dependant):
+    calls = list(_dependency_calls(route.dependant))
+    for call in calls:
         finder.visit(call)
     statuses = {error.status for error in finder.raised}
+    if any(call in DATABASE_DEPENDENCIES for call in calls):
+        statuses.add(DatabaseUnavailable.status)
     statuses |= fastapi_view.errors  # the 422 FastAPI itself answers for invalid input
     if fastapi_view.body_media_types:
         statuses |= BODY_STATUSES
@@ -319,7 +329,7 @@ def test_error_statuses_agree(
 
 @pytest.mark.fr("003-platform/FR-018")
 def test_error_analysis_follows_calls_into_services(route_app: FastAPI) -> None:
-    """The analysis itself: getTask's 404 is raised two calls down, in the service."""
+    """The analysis itself: getTask's 404 and 401 are raised two calls down, in the service."""
     routes = dict(_api_routes(route_app))
     finder = _RaiseFinder()
     for call in _dependency_calls(routes[("GET", "/api/v1/tasks/{task_id}")].dependant):
@@ -328,6 +338,7 @@ def test_error_analysis_follows_calls_into_services(route_app: FastAPI) -> None:
         "TaskNotFound",
         "NotAuthenticated",
         "InvalidToken",
+        "CallerGone",
     }
 
 

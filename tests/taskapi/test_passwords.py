@@ -297,6 +297,6 @@ class TestSignInWhileOthersRead:
                     tasks.start_soon(sign_in)
                     tasks.start_soon(read)
         finally:
-            await application.state.engine.dispose()
+            await application.state.database.close()
 
         assert finished == ["read", "sign-in"]

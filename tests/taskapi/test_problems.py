@@ -345,7 +345,7 @@ async def unreachable_db_client(closed_port: int) -> AsyncIterator[httpx.AsyncCl
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-    await application.state.engine.dispose()
+    await application.state.database.close()
 
 
 @pytest.mark.fr("003-platform/FR-011")
@@ -385,7 +385,7 @@ async def cors_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-    await application.state.engine.dispose()
+    await application.state.database.close()
 
 
 def _preflight(origin: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Who is calling: the bearer token → the user row, or 401."""
+"""Who is calling: the bearer token → its claims (no database), then the caller check, or 401."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from taskapi.auth.errors import InvalidToken, NotAuthenticated
-from taskapi.contract.models import User
-from taskapi.core.db import SessionDep
+from taskapi.auth.errors import CallerGone, InvalidToken, NotAuthenticated
+from taskapi.core.db import ReadPoolDep
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
-from taskapi.users.repository import UserRepository
+from taskapi.users.repository import Caller, CallerClaims, UserReads
 
 # auto_error=False: a missing token must become our 401 problem, not FastAPI's plain 401.
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -32,21 +31,28 @@ TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
-async def get_current_user(
-    token: Annotated[str | None, Depends(_bearer)],
-    tokens: TokenServiceDep,
-    session: SessionDep,
-) -> User:
+async def get_caller_claims(
+    token: Annotated[str | None, Depends(_bearer)], tokens: TokenServiceDep
+) -> CallerClaims:
+    """The verified token's claims. Reads that fold the caller check into their own statement
+    start here; everything else uses CurrentUser."""
     if not token:
         raise NotAuthenticated("Send a bearer access token in the Authorization header.")
     try:
-        user_id = tokens.user_id_from_access_token(token)
+        return CallerClaims(user_id=tokens.user_id_from_access_token(token))
     except InvalidTokenError as exc:
         raise InvalidToken(str(exc)) from exc
-    account = await UserRepository(session).get_account(user_id)
-    if account is None:
-        raise InvalidToken("The user this token was issued to no longer exists.")
-    return User.model_validate(account)
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CallerClaimsDep = Annotated[CallerClaims, Depends(get_caller_claims)]
+
+
+async def get_current_user(claims: CallerClaimsDep, reads: ReadPoolDep) -> Caller:
+    """The caller check on its own, for requests that do not fold it into a read."""
+    caller = await UserReads(reads).caller(claims)
+    if caller is None:
+        raise CallerGone
+    return caller
+
+
+CurrentUser = Annotated[Caller, Depends(get_current_user)]

@@ -36,3 +36,10 @@ class InvalidToken(Unauthorized):
     slug = "unauthorized"
     title = "Unauthorized"
     challenge = 'Bearer error="invalid_token"'
+
+
+class CallerGone(InvalidToken):
+    """The token is valid, but the caller check found no user who may act with it."""
+
+    def __init__(self) -> None:
+        super().__init__("The user this token was issued to no longer exists.")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Response, status
 
 from taskapi.auth import service
 from taskapi.auth.dependencies import PasswordHasherDep, TokenServiceDep
-from taskapi.contract.models import Token, TokenRequest, TokenType, User, UserCreate
-from taskapi.core.db import SessionDep
+from taskapi.contract.models import Token, TokenRequest, TokenType, UserCreate, User
+from taskapi.core.db import ReadPoolDep, SessionDep
 from taskapi.users.service import to_contract
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -32,13 +32,13 @@ async def register_user(
 @router.post("/token", operation_id="issueToken", response_model=Token)
 async def issue_token(
     form: Annotated[TokenRequest, Form()],
-    session: SessionDep,
+    reads: ReadPoolDep,
     hasher: PasswordHasherDep,
     tokens: TokenServiceDep,
     response: Response,
 ) -> Token:
     user_id = await service.authenticate(
-        session=session, hasher=hasher, email=form.username, password=form.password
+        reads=reads, hasher=hasher, email=form.username, password=form.password
     )
     issued = tokens.issue_access_token(user_id=user_id)
     response.headers["Cache-Control"] = "no-store"

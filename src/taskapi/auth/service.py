@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskapi.auth.errors import EmailAlreadyRegistered, InvalidCredentials
 from taskapi.contract.models import UserCreate
-from taskapi.core.db import release_connection
+from taskapi.core.db import ReadPool
 from taskapi.core.security import PasswordHasher
-from taskapi.users.repository import EmailTakenError, UserRepository
+from taskapi.users.repository import EmailTakenError, UserReads, UserRepository
 from taskapi.users.tables import UserRow
 
 
@@ -38,18 +38,17 @@ async def register_user(
 
 
 async def authenticate(
-    *, session: AsyncSession, hasher: PasswordHasher, email: str, password: str
+    *, reads: ReadPool, hasher: PasswordHasher, email: str, password: str
 ) -> uuid.UUID:
     """The id of the user these credentials belong to, or InvalidCredentials."""
     email = normalise_email(email)
     # Registration only accepts emails matching the contract's pattern, which excludes NUL;
     # PostgreSQL text cannot even hold one, so such a name is unknown without asking.
-    credentials = None if "\x00" in email else await UserRepository(session).get_credentials(email)
-    # A sign-in burst must not hold pooled connections (or SQLite's lock) through Argon2.
-    await release_connection(session)
+    credentials = None if "\x00" in email else await UserReads(reads).credentials(email)
+    # The read has handed its connection back already: a sign-in burst holds no pooled
+    # connection (nor SQLite's lock) through Argon2.
     # Verify even when the user is unknown, so response time does not reveal which emails exist.
-    ok = await hasher.verify(password, credentials["password_hash"] if credentials else None)
+    ok = await hasher.verify(password, credentials.password_hash if credentials else None)
     if credentials is None or not ok:
         raise InvalidCredentials
-    user_id: uuid.UUID = credentials["id"]
-    return user_id
+    return credentials.id

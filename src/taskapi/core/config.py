@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_echo: bool = False
+    # A pooler in front of PostgreSQL: "transaction" for PgBouncer-style transaction pooling
+    # (no prepared statement outlives its statement), "none" for a direct server, "auto" to
+    # treat hosts named like Neon's pooled endpoints ("...-pooler...") as transaction poolers.
+    db_pooler: Literal["auto", "none", "transaction"] = "auto"
+    # Bounds that turn an unreachable database into a quick 503 instead of a hanging request.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_command_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "taskapi"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import APIRouter
 
 from taskapi.contract.models import Health, Status
-from taskapi.core.db import ping
+from taskapi.core.db import ReadPoolDep
 from taskapi.core.errors import ServiceUnavailable
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -23,11 +22,10 @@ async def liveness() -> Health:
 
 
 @router.get("/ready", operation_id="readiness", response_model=Health)
-async def readiness(request: Request) -> Health:
-    engine: AsyncEngine = request.app.state.engine
+async def readiness(reads: ReadPoolDep) -> Health:
     try:
         async with asyncio.timeout(_READINESS_TIMEOUT_SECONDS):
-            await ping(engine)
+            await reads.ping()
     except Exception as exc:
         logger.warning("readiness check failed: %s", exc.__class__.__name__)
         raise ServiceUnavailable("The database is not answering.") from exc

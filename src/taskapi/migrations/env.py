@@ -6,12 +6,10 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 import taskapi.tasks.tables
 import taskapi.users.tables  # noqa: F401 - registers the tables on the metadata
-from taskapi.core.db import ensure_sqlite_directory, metadata
+from taskapi.core.db import create_migration_engine, metadata
 
 config = context.config
 
@@ -44,8 +42,7 @@ def _run_sync(connection: Connection) -> None:
 async def run_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    ensure_sqlite_directory(url)
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_migration_engine(url)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)

@@ -1,4 +1,4 @@
-"""Dependencies that validate: the caller's task by id (or 404), and the cursor codec."""
+"""Dependencies that validate: the caller's task by id (or 401/404), and the cursor codec."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from taskapi.auth.dependencies import CurrentUser
-from taskapi.core.db import SessionDep
+from taskapi.auth.dependencies import CallerClaimsDep
+from taskapi.core.db import ReadPoolDep
 from taskapi.tasks import service
 from taskapi.tasks.pagination import CursorCodec
 
 
 async def valid_task_id(
-    task_id: Annotated[uuid.UUID, Path()], user: CurrentUser, session: SessionDep
+    task_id: Annotated[uuid.UUID, Path()], claims: CallerClaimsDep, reads: ReadPoolDep
 ) -> service.StoredTask:
-    return await service.get_task(session=session, owner_id=user.id, task_id=task_id)
+    """The caller's task: the caller check and the task are read in one statement."""
+    return await service.get_task(reads=reads, claims=claims, task_id=task_id)
 
 
 async def get_cursor_codec(request: Request) -> CursorCodec:

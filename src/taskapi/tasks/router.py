@@ -6,75 +6,88 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from taskapi.auth.dependencies import CurrentUser
+from taskapi.auth.dependencies import CallerClaimsDep, CurrentUser
 from taskapi.contract.models import (
     ApiV1TasksGetParametersQuery as ListTasksQuery,
 )
 from taskapi.contract.models import Task, TaskCreate, TaskPage, TaskUpdate
-from taskapi.core.db import SessionDep
+from taskapi.core.db import ReadPoolDep, SessionDep
+from taskapi.core.representation import (
+    READ_CACHE_CONTROL,
+    json_response,
+    none_match,
+    not_modified,
+)
 from taskapi.tasks import service
 from taskapi.tasks.dependencies import CursorCodecDep, OwnedTask
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
+_ENTITY_TAGS = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
 IfMatch = Annotated[
+    str | None, Header(alias="If-Match", min_length=1, max_length=200, pattern=_ENTITY_TAGS)
+]
+IfNoneMatch = Annotated[
     str | None,
-    Header(
-        alias="If-Match",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
-    ),
+    Header(alias="If-None-Match", min_length=1, max_length=1000, pattern=_ENTITY_TAGS),
 ]
 
 
 @router.post(
     "", operation_id="createTask", status_code=status.HTTP_201_CREATED, response_model=Task
 )
-async def create_task(
-    data: TaskCreate, user: CurrentUser, session: SessionDep, response: Response
-) -> Task:
+async def create_task(data: TaskCreate, user: CurrentUser, session: SessionDep) -> Response:
     stored = await service.create_task(session=session, owner_id=user.id, data=data)
-    response.headers["Location"] = f"{router.prefix}/{stored.task.id}"
-    response.headers["ETag"] = stored.etag
-    return stored.task
+    return json_response(
+        stored.task,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"{router.prefix}/{stored.task.id}", "ETag": stored.etag},
+    )
 
 
 @router.get("", operation_id="listTasks", response_model=TaskPage)
 async def list_tasks(
     query: Annotated[ListTasksQuery, Query()],
-    user: CurrentUser,
-    session: SessionDep,
+    claims: CallerClaimsDep,
+    reads: ReadPoolDep,
     codec: CursorCodecDep,
-) -> TaskPage:
-    return await service.list_tasks(session=session, owner_id=user.id, query=query, codec=codec)
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    listing = await service.list_tasks(reads=reads, claims=claims, query=query, codec=codec)
+    headers = {"ETag": listing.etag, "Cache-Control": READ_CACHE_CONTROL}
+    if none_match(if_none_match, listing.etag):
+        return not_modified(headers)
+    return json_response(listing.body, headers=headers)
 
 
 @router.get("/{task_id}", operation_id="getTask", response_model=Task)
-async def get_task(task: OwnedTask, response: Response) -> Task:
-    response.headers["ETag"] = task.etag
-    return task.task
+async def get_task(task: OwnedTask, if_none_match: IfNoneMatch = None) -> Response:
+    headers = {"ETag": task.etag, "Cache-Control": READ_CACHE_CONTROL}
+    if none_match(if_none_match, task.etag):
+        return not_modified(headers)
+    return json_response(task.task, headers=headers)
 
 
 @router.patch("/{task_id}", operation_id="updateTask", response_model=Task)
 async def update_task(
     data: TaskUpdate,
     task: OwnedTask,
-    user: CurrentUser,
+    claims: CallerClaimsDep,
     session: SessionDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> Task:
+) -> Response:
+    # OwnedTask has run the caller check (folded into its read), so the claims can be trusted.
     stored = await service.update_task(
-        session=session, owner_id=user.id, current=task, data=data, if_match=if_match
+        session=session, owner_id=claims.user_id, current=task, data=data, if_match=if_match
     )
-    response.headers["ETag"] = stored.etag
-    return stored.task
+    return json_response(stored.task, headers={"ETag": stored.etag})
 
 
 @router.delete("/{task_id}", operation_id="deleteTask", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_task(
-    task: OwnedTask, user: CurrentUser, session: SessionDep, if_match: IfMatch = None
+    task: OwnedTask, claims: CallerClaimsDep, session: SessionDep, if_match: IfMatch = None
 ) -> Response:
-    await service.delete_task(session=session, owner_id=user.id, current=task, if_match=if_match)
+    await service.delete_task(
+        session=session, owner_id=claims.user_id, current=task, if_match=if_match
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -12,42 +13,61 @@ from typing import Any, NoReturn
 from pydantic import MISSING
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskapi.auth.errors import CallerGone
 from taskapi.contract.models import (
     ApiV1TasksGetParametersQuery as ListTasksQuery,
 )
 from taskapi.contract.models import (
-    Task,
     TaskCreate,
-    TaskPage,
     TaskPriority,
     TaskSort,
     TaskStatus,
     TaskUpdate,
 )
-from taskapi.core.db import utcnow
+from taskapi.core.db import ReadPool, utcnow
 from taskapi.core.errors import ValidationFailed
 from taskapi.tasks.errors import TaskChanged, TaskNotFound
 from taskapi.tasks.pagination import PRIORITY_RANK, CursorCodec, Position, SortSpec, fingerprint
-from taskapi.tasks.repository import TaskFilters, TaskRepository
+from taskapi.tasks.repository import (
+    StoredTask,
+    TaskFilters,
+    TaskReads,
+    TaskRecord,
+    TaskRepository,
+    etag_for,
+)
+from taskapi.users.repository import CallerClaims
 from taskapi.tasks.tables import MAX_VERSION
 
 _DEFAULT_SORT = TaskSort.field_created_at
 
 
-@dataclass(frozen=True, slots=True)
-class StoredTask:
-    """A task as the contract shows it, plus the version its ETag is derived from."""
+__all__ = ["StoredTask", "etag_for"]
 
-    task: Task
-    version: int
+
+@dataclass(frozen=True, slots=True)
+class TaskListing:
+    """One page of the caller's tasks, and the weak ETag that names it."""
+
+    items: list[TaskRecord]
+    next_cursor: str | None
+    etag: str
 
     @property
-    def etag(self) -> str:
-        return etag_for(self.task.id, self.version)
+    def body(self) -> dict[str, Any]:
+        return {"items": self.items, "next_cursor": self.next_cursor}
 
 
-def etag_for(task_id: uuid.UUID, version: int) -> str:
-    return f'"{task_id.hex}.{version}"'
+def page_etag(tasks: Sequence[StoredTask], next_cursor: str | None) -> str:
+    """Weak: it names the page's members, their versions and the continuation, not its bytes.
+
+    Every change to a task bumps its version, so equal tags mean equal pages.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for stored in tasks:
+        digest.update(f"{stored.task.id.hex}.{stored.version};".encode())
+    digest.update((next_cursor or "").encode())
+    return f'W/"{digest.hexdigest()}"'
 
 
 _ETAG = re.compile(r'"(?P<task>[0-9a-f]{32})\.(?P<version>[0-9]{1,18})"', re.ASCII)
@@ -77,12 +97,6 @@ def matching_versions(if_match: str | None, task_id: uuid.UUID) -> frozenset[int
     return frozenset(versions)
 
 
-def _stored(row: Mapping[str, Any]) -> StoredTask:
-    data = dict(row)
-    version = data.pop("version")
-    return StoredTask(task=Task.model_validate(data), version=version)
-
-
 def _to_utc(value: datetime | None, loc: Sequence[str]) -> datetime | None:
     if value is None:
         return None
@@ -108,11 +122,14 @@ def _unique_tags(tags: Sequence[Any]) -> list[str]:
     return values
 
 
-async def get_task(*, session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> StoredTask:
-    row = await TaskRepository(session, owner_id=owner_id).get(task_id)
-    if row is None:
+async def get_task(*, reads: ReadPool, claims: CallerClaims, task_id: uuid.UUID) -> StoredTask:
+    """The caller's task; the caller check and the read are one statement."""
+    found = await TaskReads(reads).get(claims, task_id)
+    if found.caller is None:
+        raise CallerGone
+    if found.task is None:
         raise TaskNotFound(task_id)
-    return _stored(row)
+    return found.task
 
 
 async def create_task(
@@ -131,8 +148,7 @@ async def create_task(
         "updated_at": now,
         "version": 1,
     }
-    row = await TaskRepository(session, owner_id=owner_id).insert(values)
-    return _stored(row)
+    return await TaskRepository(session, owner_id=owner_id).insert(values)
 
 
 def _changes(data: TaskUpdate) -> dict[str, Any]:
@@ -172,12 +188,12 @@ async def update_task(
     # The UPDATE sets only the fields sent, on whatever the row holds now, so concurrent
     # patches of different fields both apply; with If-Match the row must also be at one of
     # the versions the client named, checked by the same statement.
-    row = await repository.update(
+    stored = await repository.update(
         current.task.id, values={**changes, "updated_at": utcnow()}, versions=versions
     )
-    if row is None:
+    if stored is None:
         await _explain_no_match(repository, current.task.id)
-    return _stored(row)
+    return stored
 
 
 async def _explain_no_match(repository: TaskRepository, task_id: uuid.UUID) -> NoReturn:
@@ -197,8 +213,8 @@ async def delete_task(
 
 
 async def list_tasks(
-    *, session: AsyncSession, owner_id: uuid.UUID, query: ListTasksQuery, codec: CursorCodec
-) -> TaskPage:
+    *, reads: ReadPool, claims: CallerClaims, query: ListTasksQuery, codec: CursorCodec
+) -> TaskListing:
     filters = TaskFilters(
         status=query.status.value if query.status is not MISSING else None,
         priority=query.priority.value if query.priority is not MISSING else None,
@@ -218,23 +234,28 @@ async def list_tasks(
         if query.cursor is not MISSING
         else None
     )
-    rows = await TaskRepository(session, owner_id=owner_id).list_page(
-        filters=filters, sort=sort, after=after, limit=query.limit + 1
+    page = await TaskReads(reads).page(
+        claims, filters=filters, sort=sort, after=after, limit=query.limit + 1
     )
-    items = [_stored(row).task for row in rows[: query.limit]]
+    if page.caller is None:
+        raise CallerGone
+    shown = page.tasks[: query.limit]
     next_cursor = None
-    if len(rows) > query.limit:
-        last = items[-1]
+    if len(page.tasks) > query.limit:
+        last = shown[-1].task
         next_cursor = codec.encode(
             sort=sort,
             filters_fingerprint=filters_fingerprint,
             position=Position(value=_sort_value(last, sort), task_id=last.id),
         )
-    return TaskPage(items=items, next_cursor=next_cursor)
+    return TaskListing(
+        items=[stored.task for stored in shown],
+        next_cursor=next_cursor,
+        etag=page_etag(shown, next_cursor),
+    )
 
 
-def _sort_value(task: Task, sort: SortSpec) -> Any:
+def _sort_value(task: TaskRecord, sort: SortSpec) -> Any:
     if sort.key == "priority":
-        return PRIORITY_RANK[task.priority]
-    value = getattr(task, sort.key)
-    return getattr(value, "root", value)
+        return PRIORITY_RANK[TaskPriority(task.priority)]
+    return getattr(task, sort.key)

@@ -1,9 +1,12 @@
-"""All SQL about users."""
+"""All SQL about users, and the one caller check that every authenticated request runs."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -11,30 +14,116 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from taskapi.core.db import fetch_one
+from taskapi.core.db import ColumnKind, Engine, ReadPool, ReadStatement, Row, SqlParameters
 from taskapi.users.tables import UserRow
-
-U = UserRow.__table__.c  # type: ignore[attr-defined]
 
 
 class EmailTakenError(Exception):
     """The unique constraint on email fired."""
 
 
+@dataclass(frozen=True, slots=True)
+class CallerClaims:
+    """Who a verified access token says is calling; the database has not confirmed it yet."""
+
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The signed-in user as the database has it now, field for field the contract's User."""
+
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    id: uuid.UUID
+    password_hash: str
+
+
+# The caller check reads these, and every statement that folds the check in starts with them.
+CALLER_KINDS: tuple[ColumnKind, ...] = ("uuid", "plain", "plain", "datetime")
+
+
+def caller_check(p: SqlParameters) -> str:
+    """The caller check: one row while the token's user may act, none otherwise.
+
+    This is the only place that decides whether a token's subject is still allowed in. Every
+    authenticated read runs it, alone or folded into the statement that reads the rows (see
+    `scoped_to_caller`), so extending it (sessions, suspension, roles) is one edit here and
+    in `caller_values`.
+    """
+    return f"SELECT id, email, full_name, created_at FROM users WHERE id = {p('caller_id')}"
+
+
+def caller_values(claims: CallerClaims) -> dict[str, Any]:
+    return {"caller_id": claims.user_id}
+
+
+def scoped_to_caller(
+    p: SqlParameters, rows: Callable[[SqlParameters], str], *, order_by: str = ""
+) -> str:
+    """The caller check and a read of the caller's rows, answered in one round trip.
+
+    No row at all: the caller may not act (401). One row whose read columns are all NULL:
+    the caller is fine and has nothing matching. `rows` receives the same parameters, so it
+    scopes itself with `p("caller_id")` (see the domain repositories' readable statements).
+    """
+    check = caller_check(p)
+    read = rows(p)
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return (
+        f"SELECT caller.*, scoped.* FROM ({check}) AS caller "
+        f"LEFT JOIN ({read}) AS scoped ON 1 = 1{order}"
+    )
+
+
+def caller_from_row(row: Row) -> Caller:
+    return Caller(row[0], row[1], row[2], row[3])
+
+
+@cache
+def _caller_statement(engine: Engine) -> ReadStatement:
+    return ReadStatement.build(engine, caller_check)
+
+
+@cache
+def _credentials_statement(engine: Engine) -> ReadStatement:
+    return ReadStatement.build(
+        engine, lambda p: f"SELECT id, password_hash FROM users WHERE email = {p('email')}"
+    )
+
+
+class UserReads:
+    """Reads about users, on the read pool."""
+
+    def __init__(self, reads: ReadPool) -> None:
+        self._reads = reads
+
+    async def caller(self, claims: CallerClaims) -> Caller | None:
+        rows = await self._reads.fetch(
+            _caller_statement(self._reads.engine), caller_values(claims), CALLER_KINDS
+        )
+        return caller_from_row(rows[0]) if rows else None
+
+    async def credentials(self, email: str) -> Credentials | None:
+        """Id and password hash for a sign-in; nothing else is read."""
+        kinds: Sequence[ColumnKind] = ("uuid", "plain")
+        rows = await self._reads.fetch(
+            _credentials_statement(self._reads.engine), {"email": email}, kinds
+        )
+        return Credentials(rows[0][0], rows[0][1]) if rows else None
+
+
 class UserRepository:
+    """Writes about users, in the request's session."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def get_account(self, user_id: uuid.UUID) -> Mapping[str, Any] | None:
-        """The public fields of one user (no password hash), as a plain row; a hot path."""
-        return await fetch_one(
-            self._session,
-            select(U.id, U.email, U.full_name, U.created_at).where(U.id == user_id),
-        )
-
-    async def get_credentials(self, email: str) -> Mapping[str, Any] | None:
-        """Id and password hash for a sign-in; nothing else is read."""
-        return await fetch_one(self._session, select(U.id, U.password_hash).where(U.email == email))
 
     async def get_by_email(self, email: str) -> UserRow | None:
         result = await self._session.execute(select(UserRow).where(col(UserRow.email) == email))
