@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev run migrate test check lint typecheck contract-check contract-lint contract-diff trace client-generator generate fuzz bench bench-cli sdd-check clean
+.PHONY: help install dev run migrate test check lint typecheck contract-check contract-lint contract-diff trace client-generator generate fuzz bench soak bench-tools bench-cli sdd-check clean
 
 # Tools that are not Python dependencies of the project live inside .venv too, so `make clean`
 # removes them and nothing is committed for them (no lock file, no registry address).
@@ -42,7 +42,7 @@ migrate: install ## Apply database migrations (TASKAPI_DATABASE_URL, default: SQ
 	$(BIN)/python -m taskapi.migrations upgrade
 
 run: migrate ## Serve the API on http://$(HOST):$(PORT) (Swagger UI at /docs)
-	$(BIN)/uvicorn taskapi.main:create_app --factory --host $(HOST) --port $(PORT)
+	$(BIN)/python -m taskapi.server --host $(HOST) --port $(PORT)
 
 test: dev client-generator ## Run the whole test suite (PostgreSQL tests skip visibly without a server)
 	$(BIN)/python -m pytest
@@ -96,8 +96,18 @@ fuzz: dev ## Fuzz a live server on loopback against the contract (JUnit report u
 trace: dev ## Write the traceability page (requirements, operations, handlers, tests, fuzzing) to var/trace.html
 	$(BIN)/sdd trace --html var/trace.html
 
-bench: dev ## Measure API req/s and latency on a seeded throwaway database (JSON under var/bench/)
-	$(BIN)/python tests/benchmarks/bench_api.py --output var/bench/api.json
+bench: dev bench-tools ## API reads as ratios to a raw ceiling run beside them, direct and via PgBouncer (var/bench/api.json)
+	$(BIN)/python -m tests.benchmarks.bench_api --output var/bench/api.json $(BENCH_ARGS)
+
+soak: dev bench-tools ## 10 min of mixed load on two servers, then a database outage through a proxy (var/bench/soak.json)
+	$(BIN)/python -m tests.benchmarks.soak --output var/bench/soak.json $(SOAK_ARGS)
+
+# wrk drives the load; pgbouncer is the pooler measured and tested. Debian packages.
+bench-tools:
+	@command -v wrk >/dev/null && command -v pgbouncer >/dev/null || { \
+		echo "installing wrk and pgbouncer (Debian packages)"; \
+		apt-get install -y -qq wrk pgbouncer >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq wrk pgbouncer; }; }
 
 bench-cli: dev ## Measure sdd start-up and command latency (JSON under var/bench/)
 	$(BIN)/python tests/benchmarks/bench_cli.py --output var/bench/cli.json

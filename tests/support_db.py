@@ -61,11 +61,14 @@ class PostgresServer:
         await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
+    async def create_database(self, name: str) -> None:
+        await self._execute(f'CREATE DATABASE "{name}"')
+
     async def drop(self, name: str) -> None:
         await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -120,7 +123,7 @@ def postgres_server() -> Iterator[PostgresServer | str]:
         if as_user:
             shutil.chown(tmp, user="postgres")
         data = Path(tmp) / "data"
-        port = _free_port()
+        port = free_port()
         options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
         try:
             subprocess.run(

@@ -32,10 +32,13 @@ PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
 async def get_caller_claims(
-    token: Annotated[str | None, Depends(_bearer)], tokens: TokenServiceDep
+    token: Annotated[str | None, Depends(_bearer)], request: Request
 ) -> CallerClaims:
     """The verified token's claims. Reads that fold the caller check into their own statement
-    start here; everything else uses CurrentUser."""
+    start here; everything else uses CurrentUser. (Every authenticated request resolves it, so
+    it takes the token service from the app itself rather than through one more dependency.)
+    """
+    tokens: TokenService = request.app.state.token_service
     if not token:
         raise NotAuthenticated("Send a bearer access token in the Authorization header.")
     try:

@@ -136,9 +136,14 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared, chunked = _declared_body(scope)
         if declared is not None and declared > self.max_body_bytes:
             await self._reject(scope, receive, send)
+            return
+        if declared is None and not chunked:
+            # No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body
+            # (every GET the API serves), so there is nothing to count.
+            await self.app(scope, receive, send)
             return
         received = 0
         started = False
@@ -170,14 +175,19 @@ class BodySizeLimitMiddleware:
         await response(scope, receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _declared_body(scope: Scope) -> tuple[int | None, bool]:
+    """(Content-Length if valid, whether a Transfer-Encoding was sent)."""
+    length: int | None = None
+    chunked = False
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
+                chunked = True  # unreadable length: count what actually arrives
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked
 
 
 class ProblemCORSMiddleware(CORSMiddleware):
