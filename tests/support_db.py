@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from taskapi.migrations import upgrade
+from tests.support_server import free_port
 
 REQUIRE_POSTGRES = os.environ.get("TASKAPI_TEST_REQUIRE_POSTGRES") == "1"
 
@@ -66,13 +66,6 @@ class PostgresServer:
 
     async def drop(self, name: str) -> None:
         await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _postgres_binaries() -> tuple[str, str] | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from tests.support_db import free_port
+from tests.support_server import free_port
 
 _BINARY_PLACES = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer")
 READY_TIMEOUT_S = 10.0

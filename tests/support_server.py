@@ -43,8 +43,9 @@ def server_environment(database_url: str, **overrides: str) -> dict[str, str]:
 def live_server(database_url: str, environment: Mapping[str, str] | None = None) -> Iterator[str]:
     """Yield the base URL of a uvicorn serving the app; stop it however the block ends."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "taskapi.main:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    # The production server definition (taskapi.server), not a copy of its options.
+    command = [sys.executable, "-m", "taskapi.server", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--no-access-log"]
     env = dict(environment) if environment is not None else server_environment(database_url)
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
     base_url = f"http://127.0.0.1:{port}"

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.support_db import free_port
+from tests.support_server import free_port
 
 HOST = "127.0.0.1"
 PASSWORD = "bench-password-1234"  # only ever used against a throwaway database

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from taskapi.contract.models import Task, TaskPage
 from taskapi.main import create_app
 from tests.conftest import SignedInUser, make_settings
-from tests.support_db import free_port
+from tests.support_server import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Response, status
 
 from taskapi.auth import service
 from taskapi.auth.dependencies import PasswordHasherDep, TokenServiceDep
-from taskapi.contract.models import Token, TokenRequest, TokenType, UserCreate, User
+from taskapi.contract.models import Token, TokenRequest, TokenType, User, UserCreate
 from taskapi.core.db import ReadPoolDep, SessionDep
 from taskapi.users.service import to_contract
 
