@@ -186,6 +186,23 @@ async def user(make_user: UserFactory) -> SignedInUser:
     return await make_user()
 
 
+TaskFactory = Callable[..., Awaitable[httpx.Response]]
+
+
+@pytest.fixture
+def make_task(client: httpx.AsyncClient) -> TaskFactory:
+    """Create a task for `owner` through the API; the 201 response (Location, ETag, body)."""
+
+    async def factory(owner: SignedInUser, **body: Any) -> httpx.Response:
+        response = await client.post(
+            "/api/v1/tasks", json={"title": "a task", **body}, headers=owner.headers
+        )
+        assert response.status_code == 201, response.text
+        return response
+
+    return factory
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     import os
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import random
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -249,13 +250,27 @@ def running_server(
     *,
     app: str | None = None,
     core: int | None = None,
+    checkout: Path | None = None,
 ) -> Iterator[Server]:
-    """`python -m taskapi.server`: the production server definition, serving `app`."""
+    """`python -m taskapi.server`: the production server definition, serving `app`.
+
+    With `checkout`, the API of another working tree of this repository is served instead
+    (its `src/` first on the path): how a change is measured against the code before it.
+    A tree from before `taskapi.server` existed is served by uvicorn with the same options.
+    """
     port = free_port()
     command = [sys.executable, "-m", "taskapi.server", "--host", HOST, "--port", str(port)]
     command += ["--no-access-log"]
     if app is not None:
         command += ["--app", app]
+    cwd = Path(__file__).resolve().parents[2]
+    if checkout is not None:
+        cwd = checkout.resolve()
+        env = {**env, "PYTHONPATH": str(cwd / "src")}
+        if not (cwd / "src" / "taskapi" / "server.py").exists():
+            command = [sys.executable, "-m", "uvicorn", "taskapi.main:create_app", "--factory"]
+            command += ["--host", HOST, "--port", str(port), "--no-access-log"]
+            command += ["--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
     with log_path.open("wb") as log:
         # Own session: a Ctrl-C reaches only us, and we shut the server down in order.
         process = subprocess.Popen(
@@ -264,7 +279,7 @@ def running_server(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=cwd,
         )
     server = Server(name, port, process, log_path)
     try:
@@ -277,14 +292,41 @@ def running_server(
 
 
 def stop(server: Server) -> None:
-    process = server.process
+    stop_process(server.process, signal.SIGINT)
+
+
+def stop_process(process: subprocess.Popen[bytes], how: int = signal.SIGTERM) -> None:
+    """Ask a process we started to stop; kill it if it has not within 10 s."""
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(how)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def run_main(
+    measure: Callable[[Any], dict[str, Any]], options: Any, *, name: str
+) -> dict[str, Any] | int:
+    """Run a measurement with clean-up on Ctrl-C/SIGTERM; the document, or an exit status.
+
+    A measurement that could not be made exits 2; an interrupted one 130. Whatever it
+    started is stopped and its database dropped by the `finally` blocks on the way out.
+    """
+    handle_signals()
+    try:
+        document = measure(options)
+    except BenchmarkError as exc:
+        print(f"{name} failed to run: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated):
+        print(f"{name} interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+    output: Path = options.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    return document
 
 
 def wait_ready(server: Server, timeout: float = READY_TIMEOUT_S) -> None:

@@ -9,7 +9,6 @@ the app is told it sits behind a transaction pooler.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,12 +21,12 @@ from sqlalchemy.engine import make_url
 from taskapi.main import create_app
 from taskapi.migrations import upgrade
 from tests.conftest import Template, make_settings
+from tests.support_ci import tool_unavailable
 from tests.support_db import PostgresServer
 from tests.support_pgbouncer import PgBouncer, pgbouncer_in_front_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("backend", ["postgresql"], indirect=True)]
 
-REQUIRE_PGBOUNCER = os.environ.get("TASKAPI_TEST_REQUIRE_PGBOUNCER") == "1"
 PASSWORD = "correct horse battery"
 
 
@@ -37,9 +36,7 @@ def bouncer(postgres: PostgresServer | str) -> Iterator[PgBouncer]:
         pytest.skip(postgres)  # the PostgreSQL fixtures already fail under the CI flag
     with pgbouncer_in_front_of(postgres.admin_url, pool_size=2) as running:
         if isinstance(running, str):
-            if REQUIRE_PGBOUNCER:
-                pytest.fail(f"TASKAPI_TEST_REQUIRE_PGBOUNCER=1 but {running}", pytrace=False)
-            pytest.skip(running)
+            tool_unavailable(running)
         yield running
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskapi.contract.models import Task, TaskPage
 from taskapi.main import create_app
-from tests.conftest import SignedInUser, make_settings
+from tests.conftest import SignedInUser, TaskFactory, make_settings
 from tests.support_server import free_port
 
 pytestmark = pytest.mark.anyio
@@ -23,17 +23,11 @@ pytestmark = pytest.mark.anyio
 TASKS = "/api/v1/tasks"
 
 
-async def create(client: httpx.AsyncClient, user: SignedInUser, **body: Any) -> httpx.Response:
-    response = await client.post(TASKS, json={"title": "a task", **body}, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return response
-
-
 class TestGetTaskIfNoneMatch:
     async def test_the_current_etag_gives_304_without_a_body(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
         url, etag = created.headers["location"], created.headers["etag"]
 
         response = await client.get(url, headers={**user.headers, "If-None-Match": etag})
@@ -44,9 +38,9 @@ class TestGetTaskIfNoneMatch:
         assert response.headers["cache-control"] == "private, no-cache"
 
     async def test_a_weak_form_of_the_etag_also_matches(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
         weak = "W/" + created.headers["etag"]
 
         response = await client.get(
@@ -56,9 +50,9 @@ class TestGetTaskIfNoneMatch:
         assert response.status_code == 304
 
     async def test_star_matches_an_existing_task(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
 
         response = await client.get(
             created.headers["location"], headers={**user.headers, "If-None-Match": "*"}
@@ -67,9 +61,9 @@ class TestGetTaskIfNoneMatch:
         assert response.status_code == 304
 
     async def test_a_list_of_tags_matches_when_one_is_current(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
         tags = f'"{uuid.uuid4().hex}.1", {created.headers["etag"]}'
 
         response = await client.get(
@@ -79,9 +73,9 @@ class TestGetTaskIfNoneMatch:
         assert response.status_code == 304
 
     async def test_an_etag_from_before_a_change_gives_the_full_task(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
         url, stale = created.headers["location"], created.headers["etag"]
         patched = await client.patch(url, json={"title": "changed"}, headers=user.headers)
 
@@ -92,9 +86,9 @@ class TestGetTaskIfNoneMatch:
         assert response.headers["etag"] == patched.headers["etag"] != stale
 
     async def test_another_users_task_is_404_whatever_the_tag(
-        self, client: httpx.AsyncClient, user: SignedInUser, make_user: Any
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory, make_user: Any
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
         stranger = await make_user()
 
         response = await client.get(
@@ -106,9 +100,9 @@ class TestGetTaskIfNoneMatch:
 
 class TestListTasksIfNoneMatch:
     async def test_a_page_carries_a_weak_etag(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        await create(client, user)
+        await make_task(user)
 
         response = await client.get(TASKS, headers=user.headers)
 
@@ -117,9 +111,9 @@ class TestListTasksIfNoneMatch:
         assert response.headers["cache-control"] == "private, no-cache"
 
     async def test_the_same_page_again_gives_304(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        await create(client, user)
+        await make_task(user)
         first = await client.get(TASKS, params={"limit": 5}, headers=user.headers)
 
         again = await client.get(
@@ -133,11 +127,11 @@ class TestListTasksIfNoneMatch:
         assert again.headers["etag"] == first.headers["etag"]
 
     async def test_a_new_task_on_the_page_changes_the_etag(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        await create(client, user)
+        await make_task(user)
         first = await client.get(TASKS, headers=user.headers)
-        await create(client, user, title="another")
+        await make_task(user, title="another")
 
         again = await client.get(
             TASKS, headers={**user.headers, "If-None-Match": first.headers["etag"]}
@@ -148,9 +142,9 @@ class TestListTasksIfNoneMatch:
         assert again.headers["etag"] != first.headers["etag"]
 
     async def test_an_edited_task_on_the_page_changes_the_etag(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
         first = await client.get(TASKS, headers=user.headers)
         await client.patch(created.headers["location"], json={"title": "new"}, headers=user.headers)
 
@@ -162,10 +156,10 @@ class TestListTasksIfNoneMatch:
         assert again.json()["items"][0]["title"] == "new"
 
     async def test_the_same_tasks_under_another_filter_have_their_own_page_tag(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
         for _ in range(3):
-            await create(client, user)
+            await make_task(user)
         whole = await client.get(TASKS, params={"limit": 3}, headers=user.headers)
         shorter = await client.get(TASKS, params={"limit": 2}, headers=user.headers)
 
@@ -176,10 +170,9 @@ class TestBodiesAreTheContractModels:
     """Bodies are serialised straight from the rows; they must equal Pydantic's rendering."""
 
     async def test_a_task_body_is_byte_for_byte_the_models_json(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        created = await create(
-            client,
+        created = await make_task(
             user,
             description="with a due date to the microsecond",
             due_at="2026-12-01T17:00:00.123456+02:00",
@@ -193,11 +186,11 @@ class TestBodiesAreTheContractModels:
         assert response.content == rendered.encode()
 
     async def test_a_page_body_is_byte_for_byte_the_models_json(
-        self, client: httpx.AsyncClient, user: SignedInUser
+        self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
     ) -> None:
-        await create(client, user, due_at="2026-12-01T17:00:00Z")
-        await create(client, user)
-        await create(client, user)
+        await make_task(user, due_at="2026-12-01T17:00:00Z")
+        await make_task(user)
+        await make_task(user)
 
         response = await client.get(TASKS, params={"limit": 2}, headers=user.headers)
 
@@ -216,9 +209,13 @@ class TestBodiesAreTheContractModels:
 
 class TestCallerCheckIsPartOfTheRead:
     async def test_a_deleted_callers_own_task_is_401_not_the_task(
-        self, client: httpx.AsyncClient, user: SignedInUser, database_url: str
+        self,
+        client: httpx.AsyncClient,
+        user: SignedInUser,
+        make_task: TaskFactory,
+        database_url: str,
     ) -> None:
-        created = await create(client, user)
+        created = await make_task(user)
         engine = create_async_engine(database_url)
         try:
             async with engine.begin() as connection:

@@ -77,6 +77,17 @@ class TaskFilters:
     due_before: datetime | None = None
     due_after: datetime | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """What a cursor is bound to (cheaper than dataclasses.asdict, which deep-copies)."""
+        return {
+            "status": self.status,
+            "priority": self.priority,
+            "tag": self.tag,
+            "text": self.text,
+            "due_before": self.due_before,
+            "due_after": self.due_after,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class CallerTask:
@@ -230,20 +241,8 @@ def _list_statement(
 
 
 def _stored(row: Row, start: int = _TASK_START) -> StoredTask:
-    return StoredTask(
-        TaskRecord(
-            row[start],
-            row[start + 1],
-            row[start + 2],
-            row[start + 3],
-            row[start + 4],
-            row[start + 5],
-            row[start + 6],
-            row[start + 7],
-            row[start + 8],
-        ),
-        row[start + 9],
-    )
+    """The task in `row` from column `start` on: the contract's fields, then the version."""
+    return StoredTask(TaskRecord(*row[start : start + 9]), row[start + 9])
 
 
 def _escape_like(text: str) -> str:

@@ -6,7 +6,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -228,7 +228,7 @@ async def list_tasks(
         else None,
     )
     sort = SortSpec.parse(query.sort or _DEFAULT_SORT)
-    filters_fingerprint = fingerprint(asdict(filters))
+    filters_fingerprint = fingerprint(filters.as_dict())
     after = (
         codec.decode(query.cursor, sort=sort, filters_fingerprint=filters_fingerprint)
         if query.cursor is not MISSING
