@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.signing_secret.encode())
 
     install_problem_handlers(app)
-    for router in (auth_router, users_router, tasks_router, health_router):
+    # Tasks first: the hot reads match on their first try.
+    for router in (tasks_router, auth_router, users_router, health_router):
         app.include_router(router)
     if settings.docs_enabled:
         app.include_router(docs_router)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskapi.core.config import Settings
-from taskapi.core.security import TokenService
+from taskapi.core.security import InvalidTokenError, TokenService
 from tests.conftest import TEST_JWT_SECRET, SignedInUser
 
 pytestmark = pytest.mark.anyio
@@ -389,3 +389,36 @@ async def assert_refused_everywhere(
         assert_401_problem(await client.get(route, headers=headers), challenge)
         for route in PROTECTED_ROUTES
     ]
+
+
+class TestVerifiedTokensAreRemembered:
+    """A token is fully verified once; every later use still re-checks its expiry."""
+
+    @pytest.fixture
+    def tokens(self) -> TokenService:
+        return TokenService(
+            Settings(env="test", jwt_secret=TEST_JWT_SECRET, access_token_ttl_seconds=60)
+        )
+
+    def test_a_remembered_token_is_refused_once_it_expires(
+        self, tokens: TokenService, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        user_id = uuid.uuid4()
+        issued = tokens.issue_access_token(user_id=user_id)
+        assert tokens.user_id_from_access_token(issued.token) == user_id
+
+        later = datetime.now(UTC).timestamp() + 61
+        # A fake clock (the machine's own would need a minute): only the expiry check reads it.
+        monkeypatch.setattr("taskapi.core.security.time.time", lambda: later)
+
+        with pytest.raises(InvalidTokenError, match="expired"):
+            tokens.user_id_from_access_token(issued.token)
+
+    def test_a_refused_token_is_refused_again(self, tokens: TokenService) -> None:
+        forged = jwt.encode(
+            {**valid_claims(uuid.uuid4()), "aud": "other"}, TEST_JWT_SECRET, algorithm="HS256"
+        )
+
+        for _ in range(2):
+            with pytest.raises(InvalidTokenError):
+                tokens.user_id_from_access_token(forged)

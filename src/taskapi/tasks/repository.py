@@ -216,28 +216,22 @@ def _get_statement(engine: Engine) -> ReadStatement:
 @cache
 def _list_statement(
     engine: Engine, filters: tuple[str, ...], sort: SortSpec, cursor: CursorKind
-) -> tuple[ReadStatement, int]:
-    """The statement for one shape of list request, and how many sort columns it adds."""
+) -> ReadStatement:
+    """The statement for one shape of list request."""
     keys = _sort_keys(sort, cursor)
-    sort_columns = ", ".join(f"{key.sql} AS sort_{i}" for i, key in enumerate(keys))
+    order = ", ".join(f"{key.sql} {'DESC' if key.descending else 'ASC'}" for key in keys)
 
     def rows(p: SqlParameters) -> str:
-        sql = _readable(p, f"{_TASK_COLUMNS}, {sort_columns}")
+        sql = _readable(p, _TASK_COLUMNS)
         for name in filters:
             sql += f" AND {_filter_clause(p, name)}"
         if cursor != "none":
             sql += f" AND {_after(p, keys)}"
-        order = ", ".join(f"{key.sql} {'DESC' if key.descending else 'ASC'}" for key in keys)
         return f"{sql} ORDER BY {order} LIMIT {p('limit')}"
 
     # The page comes back in the inner query's order only if the outer query says so too;
     # sorting the page (at most `limit` rows) again costs nothing measurable.
-    outer = ", ".join(
-        f"scoped.sort_{i} {'DESC' if key.descending else 'ASC'}" for i, key in enumerate(keys)
-    )
-    return ReadStatement.build(engine, lambda p: scoped_to_caller(p, rows, order_by=outer)), len(
-        keys
-    )
+    return ReadStatement.build(engine, lambda p: scoped_to_caller(p, rows, order_by=order))
 
 
 def _stored(row: Row, start: int = _TASK_START) -> StoredTask:
@@ -295,10 +289,8 @@ class TaskReads:
             cursor = "missing_due" if sort.key == "due_at" and after.value is None else "value"
             values["after_value"] = after.value
             values["after_id"] = after.task_id
-        statement, sort_count = _list_statement(self._reads.engine, tuple(present), sort, cursor)
-        sort_kinds: tuple[ColumnKind, ...] = tuple("plain" for _ in range(sort_count))
-        kinds: tuple[ColumnKind, ...] = (*CALLER_KINDS, *_TASK_KINDS, *sort_kinds)
-        rows = await self._reads.fetch(statement, values, kinds)
+        statement = _list_statement(self._reads.engine, tuple(present), sort, cursor)
+        rows = await self._reads.fetch(statement, values, (*CALLER_KINDS, *_TASK_KINDS))
         if not rows:
             return CallerPage(caller=None, tasks=[])
         tasks = [_stored(row) for row in rows if row[_TASK_START] is not None]

@@ -31,7 +31,14 @@ class CallerClaims:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The signed-in user as the database has it now, field for field the contract's User."""
+    """What the caller check confirmed: the user may act now (later also their role)."""
+
+    id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The signed-in user's account, field for field the contract's User."""
 
     id: uuid.UUID
     email: str
@@ -45,8 +52,8 @@ class Credentials:
     password_hash: str
 
 
-# The caller check reads these, and every statement that folds the check in starts with them.
-CALLER_KINDS: tuple[ColumnKind, ...] = ("uuid", "plain", "plain", "datetime")
+# The caller check's columns; every statement that folds the check in starts with them.
+CALLER_KINDS: tuple[ColumnKind, ...] = ("uuid",)
 
 
 def caller_check(p: SqlParameters) -> str:
@@ -57,7 +64,7 @@ def caller_check(p: SqlParameters) -> str:
     `scoped_to_caller`), so extending it (sessions, suspension, roles) is one edit here and
     in `caller_values`.
     """
-    return f"SELECT id, email, full_name, created_at FROM users WHERE id = {p('caller_id')}"
+    return f"SELECT id AS caller_id FROM users WHERE id = {p('caller_id')}"
 
 
 def caller_values(claims: CallerClaims) -> dict[str, Any]:
@@ -72,6 +79,8 @@ def scoped_to_caller(
     No row at all: the caller may not act (401). One row whose read columns are all NULL:
     the caller is fine and has nothing matching. `rows` receives the same parameters, so it
     scopes itself with `p("caller_id")` (see the domain repositories' readable statements).
+    The check's columns are named `caller_*`, so `order_by` may name the read's columns
+    as they are.
     """
     check = caller_check(p)
     read = rows(p)
@@ -83,12 +92,23 @@ def scoped_to_caller(
 
 
 def caller_from_row(row: Row) -> Caller:
-    return Caller(row[0], row[1], row[2], row[3])
+    return Caller(row[0])
 
 
 @cache
 def _caller_statement(engine: Engine) -> ReadStatement:
     return ReadStatement.build(engine, caller_check)
+
+
+@cache
+def _profile_statement(engine: Engine) -> ReadStatement:
+    def own_row(p: SqlParameters) -> str:
+        return f"SELECT id, email, full_name, created_at FROM users WHERE id = {p('caller_id')}"
+
+    return ReadStatement.build(engine, lambda p: scoped_to_caller(p, own_row))
+
+
+_PROFILE_KINDS: tuple[ColumnKind, ...] = (*CALLER_KINDS, "uuid", "plain", "plain", "datetime")
 
 
 @cache
@@ -109,6 +129,14 @@ class UserReads:
             _caller_statement(self._reads.engine), caller_values(claims), CALLER_KINDS
         )
         return caller_from_row(rows[0]) if rows else None
+
+    async def profile(self, claims: CallerClaims) -> Profile | None:
+        """The caller's own account, if the caller check passes (one round trip)."""
+        rows = await self._reads.fetch(
+            _profile_statement(self._reads.engine), caller_values(claims), _PROFILE_KINDS
+        )
+        start = len(CALLER_KINDS)
+        return Profile(*rows[0][start : start + 4]) if rows else None
 
     async def credentials(self, email: str) -> Credentials | None:
         """Id and password hash for a sign-in; nothing else is read."""
