@@ -36,8 +36,8 @@ from taskapi.tasks.repository import (
     TaskRepository,
     etag_for,
 )
-from taskapi.users.repository import CallerClaims
 from taskapi.tasks.tables import MAX_VERSION
+from taskapi.users.repository import CallerClaims
 
 _DEFAULT_SORT = TaskSort.field_created_at
 
