@@ -35,7 +35,7 @@ class TestGetTaskIfNoneMatch:
         assert response.status_code == 304
         assert response.content == b""
         assert response.headers["etag"] == etag
-        assert response.headers["cache-control"] == "private, no-cache"
+        assert response.headers["cache-control"] == "no-store"
 
     async def test_a_weak_form_of_the_etag_also_matches(
         self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
@@ -108,7 +108,7 @@ class TestListTasksIfNoneMatch:
 
         assert response.status_code == 200
         assert response.headers["etag"].startswith('W/"')
-        assert response.headers["cache-control"] == "private, no-cache"
+        assert response.headers["cache-control"] == "no-store"
 
     async def test_the_same_page_again_gives_304(
         self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory

@@ -9,9 +9,6 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-# Readers revalidate with If-None-Match instead of reusing a copy blindly, and no shared
-# cache keeps one user's data.
-READ_CACHE_CONTROL = "private, no-cache"
 _OPTIONS = orjson.OPT_UTC_Z
 
 

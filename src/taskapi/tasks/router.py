@@ -13,7 +13,6 @@ from taskapi.contract.models import (
 from taskapi.contract.models import Task, TaskCreate, TaskPage, TaskUpdate
 from taskapi.core.db import ReadPoolDep, SessionDep
 from taskapi.core.representation import (
-    READ_CACHE_CONTROL,
     json_response,
     none_match,
     not_modified,
@@ -54,7 +53,9 @@ async def list_tasks(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     listing = await service.list_tasks(reads=reads, claims=claims, query=query, codec=codec)
-    headers = {"ETag": listing.etag, "Cache-Control": READ_CACHE_CONTROL}
+    # No Cache-Control here: every /api/ response is `no-store` (RequestContextMiddleware).
+    # A client that keeps its own copy revalidates it with the ETag.
+    headers = {"ETag": listing.etag}
     if none_match(if_none_match, listing.etag):
         return not_modified(headers)
     return json_response(listing.body, headers=headers)
@@ -62,7 +63,7 @@ async def list_tasks(
 
 @router.get("/{task_id}", operation_id="getTask", response_model=Task)
 async def get_task(task: OwnedTask, if_none_match: IfNoneMatch = None) -> Response:
-    headers = {"ETag": task.etag, "Cache-Control": READ_CACHE_CONTROL}
+    headers = {"ETag": task.etag}
     if none_match(if_none_match, task.etag):
         return not_modified(headers)
     return json_response(task.task, headers=headers)
