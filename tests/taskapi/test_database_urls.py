@@ -21,6 +21,7 @@ NEON = (
 )
 
 
+@pytest.mark.fr("007-read-path/FR-007")
 class TestPostgresTarget:
     def test_tls_parameters_stay_for_asyncpg_to_read(self) -> None:
         target = postgres_target(
@@ -89,6 +90,7 @@ class TestPostgresTarget:
         assert make_url(target.dsn).password == "p@ss/w"
 
 
+@pytest.mark.fr("007-read-path/FR-007")
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 class TestALibpqStyleUrlServes:
     """Against the real server: the pasted URL's parameters reach asyncpg translated."""

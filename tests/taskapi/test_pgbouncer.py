@@ -66,6 +66,7 @@ async def _sign_up(client: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
+@pytest.mark.fr("007-read-path/FR-008")
 class TestTransactionPooling:
     async def test_concurrent_reads_and_writes_are_all_correct(
         self, pooled: httpx.AsyncClient

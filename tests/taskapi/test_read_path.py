@@ -23,6 +23,7 @@ pytestmark = pytest.mark.anyio
 TASKS = "/api/v1/tasks"
 
 
+@pytest.mark.fr("007-read-path/FR-003")
 class TestGetTaskIfNoneMatch:
     async def test_the_current_etag_gives_304_without_a_body(
         self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
@@ -98,6 +99,7 @@ class TestGetTaskIfNoneMatch:
         assert response.status_code == 404
 
 
+@pytest.mark.fr("007-read-path/FR-004")
 class TestListTasksIfNoneMatch:
     async def test_a_page_carries_a_weak_etag(
         self, client: httpx.AsyncClient, user: SignedInUser, make_task: TaskFactory
@@ -166,6 +168,7 @@ class TestListTasksIfNoneMatch:
         assert whole.headers["etag"] != shorter.headers["etag"]  # the second has a next_cursor
 
 
+@pytest.mark.fr("007-read-path/FR-005")
 class TestBodiesAreTheContractModels:
     """Bodies are serialised straight from the rows; they must equal Pydantic's rendering."""
 
@@ -207,6 +210,7 @@ class TestBodiesAreTheContractModels:
         assert response.json() == {"items": [], "next_cursor": None}
 
 
+@pytest.mark.fr("007-read-path/FR-001", "007-read-path/FR-002", "007-read-path/FR-009")
 class TestCallerCheckIsPartOfTheRead:
     async def test_a_deleted_callers_own_task_is_401_not_the_task(
         self,
@@ -232,6 +236,7 @@ class TestCallerCheckIsPartOfTheRead:
         assert "no longer exists" in got.json()["detail"]
 
 
+@pytest.mark.fr("007-read-path/FR-006")
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 class TestDatabaseOutage:
     """Nothing listens on the port: requests must fail fast with a 503 problem, not hang.

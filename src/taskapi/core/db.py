@@ -3,7 +3,7 @@
 Writes go through SQLAlchemy's `AsyncSession` (the request owns the transaction). Reads go
 through `ReadPool`: statements written once as SQL text per engine, run on a pooled driver
 connection through public APIs only (asyncpg's own pool on PostgreSQL; SQLAlchemy's
-`AsyncConnection.exec_driver_sql` on SQLite). See ADR-0019.
+`AsyncConnection.exec_driver_sql` on SQLite). See ADR-0021.
 """
 
 from __future__ import annotations
