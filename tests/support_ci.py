@@ -28,3 +28,22 @@ def make_targets() -> set[str]:
     """The targets the Makefile defines."""
     text = MAKEFILE.read_text(encoding="utf-8")
     return set(re.findall(r"^([a-z][a-z0-9-]*):", text, flags=re.MULTILINE))
+
+
+def made_with(target: str) -> set[str]:
+    """`target` and every target it depends on, directly or not."""
+    text = MAKEFILE.read_text(encoding="utf-8")
+    rules = {
+        name: prerequisites.split("|")[0].split()
+        for name, prerequisites in re.findall(
+            r"^([a-z][a-z0-9-]*):([^=\n#]*)", text, flags=re.MULTILINE
+        )
+    }
+    found: set[str] = set()
+    pending = [target]
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(p for p in rules.get(name, []) if p in rules)
+    return found

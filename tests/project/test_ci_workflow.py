@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support_ci import make_targets
+from tests.support_ci import made_with, make_targets
 from tests.support_server import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
@@ -93,6 +93,18 @@ def test_it_runs_at_least_what_ci_here_runs(job: dict[str, Any]) -> None:
     assert here, "found no make target in .ci/run"
     assert [target for target in there if target in here] == here
     assert "fuzz" in there
+
+
+@pytest.mark.fr("009-contract-product/FR-012")
+def test_it_runs_every_gate_directly_or_through_make_check(job: dict[str, Any]) -> None:
+    ran = {
+        target
+        for script in run_scripts(job)
+        for named in made(script)
+        for target in made_with(named)
+    }
+
+    assert {"check", "test", "fuzz", "contract-diff", "contract-lint", "trace"} <= ran
 
 
 @pytest.mark.fr("009-contract-product/FR-012")
