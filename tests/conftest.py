@@ -22,17 +22,32 @@ from tests.support_db import (
     migrate_sqlite_template,
     postgres_server,
 )
+from tests.support_redis import REQUIRE_REDIS, RedisServer
+from tests.support_redis import redis_server as find_redis_server
 
 # Headless-browser fixtures (browser, page, page_events) for any test that needs them.
 pytest_plugins = ("tests.support_browser",)
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+GENEROUS_LIMITS: dict[str, Any] = {
+    "rate_limit_user": "1000000/minute",
+    "rate_limit_register": "1000000/minute",
+    "rate_limit_password_reset": "1000000/minute",
+    "rate_limit_sign_in_address": "1000000/minute",
+    "rate_limit_sign_in_account": "1000000/minute",
+    "rate_limit_chat": "1000000/minute",
+    "sign_in_free_failures_account": 1_000_000,
+    "sign_in_free_failures_address": 1_000_000,
+    # Bursts of concurrent registrations (race tests) wait for a hashing worker here.
+    "password_hash_queue": 10_000,
+}
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
 ]
 
 _postgres_status: dict[str, Any] = {}
+_redis_status: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +60,25 @@ def postgres() -> Iterator[PostgresServer | str]:
     with postgres_server() as server:
         _postgres_status["server"] = server
         yield server
+
+
+@pytest.fixture(scope="session")
+def redis_available() -> RedisServer | str:
+    found = find_redis_server()
+    _redis_status["server"] = found
+    return found
+
+
+@pytest.fixture
+def redis_server(redis_available: RedisServer | str) -> Iterator[RedisServer]:
+    """The test's view of Redis: unique key prefixes, its own keys deleted afterwards."""
+    if isinstance(redis_available, str):
+        if REQUIRE_REDIS:
+            pytest.fail(f"TASKAPI_TEST_REQUIRE_REDIS=1 but {redis_available}", pytrace=False)
+        pytest.skip(redis_available)
+    server = RedisServer(redis_available.url)
+    yield server
+    server.delete_own_keys()
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +150,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 1024,
         "db_pool_size": 5,
+        # The limiter runs on every request here, but its budgets are far above anything a
+        # behaviour test or the fuzzer sends, so they test the operations, not the limits.
+        # tests/taskapi/test_ratelimit.py sets small budgets to test the limits themselves.
+        **GENEROUS_LIMITS,
     }
     values.update(overrides)
     return Settings(**values)
@@ -227,3 +265,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
     elif isinstance(server, PostgresServer):
         terminalreporter.write_line(f"taskapi: PostgreSQL tests ran against {server.source}")
+    redis = _redis_status.get("server")
+    if isinstance(redis, str) and REQUIRE_REDIS:
+        terminalreporter.write_sep("!", f"Redis tests FAILED (required by CI): {redis}", red=True)
+    elif isinstance(redis, str):
+        skipped = [r for r in terminalreporter.stats.get("skipped", []) if "redis" in r.keywords]
+        terminalreporter.write_sep("!", f"{len(skipped)} Redis tests SKIPPED: {redis}", yellow=True)
+    elif isinstance(redis, RedisServer):
+        terminalreporter.write_line(f"taskapi: Redis tests ran against {redis.url}")

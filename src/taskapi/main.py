@@ -24,6 +24,7 @@ from taskapi.core.middleware import (
     contract_body_media_types,
     install_request_id_logging,
 )
+from taskapi.core.ratelimit import RateLimiter
 from taskapi.core.security import PasswordHasher, TokenService
 from taskapi.docs.router import router as docs_router
 from taskapi.health.router import router as health_router
@@ -100,8 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         time_cost=settings.argon2_time_cost,
         memory_cost_kib=settings.argon2_memory_cost_kib,
         concurrency=settings.password_hash_concurrency,
+        queue=settings.password_hash_queue,
     )
     app.state.token_service = TokenService(settings)
+    app.state.rate_limiter = RateLimiter(settings)
     app.state.cursor_codec = CursorCodec(settings.signing_secret.encode())
 
     install_problem_handlers(app)
@@ -121,7 +124,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
-            expose_headers=["ETag", "Location", "X-Request-ID"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
     app.add_middleware(RequestContextMiddleware)
     return app

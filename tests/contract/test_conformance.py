@@ -339,6 +339,7 @@ def test_error_analysis_follows_calls_into_services(route_app: FastAPI) -> None:
         "NotAuthenticated",
         "InvalidToken",
         "CallerGone",
+        "RateLimited",
     }
 
 

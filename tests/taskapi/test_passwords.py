@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -18,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskapi.core.config import Settings
-from taskapi.core.security import PasswordHasher
+from taskapi.core.security import HashingBusy, PasswordHasher
 from taskapi.main import create_app
+from tests.api_helpers import assert_problem
 from tests.conftest import SignedInUser, make_settings
 
 pytestmark = pytest.mark.anyio
@@ -28,18 +30,19 @@ TOKEN = "/api/v1/auth/token"
 PASSWORD = "correct horse battery"
 
 
-def production_hasher(concurrency: int = 2) -> PasswordHasher:
+def production_hasher(concurrency: int = 2, queue: int = 8) -> PasswordHasher:
     """The hasher at the shipped default cost (the app's tests use a cheap one)."""
     fields = Settings.model_fields
     return PasswordHasher(
         time_cost=fields["argon2_time_cost"].default,
         memory_cost_kib=fields["argon2_memory_cost_kib"].default,
         concurrency=concurrency,
+        queue=queue,
     )
 
 
-def cheap_hasher() -> PasswordHasher:
-    return PasswordHasher(time_cost=1, memory_cost_kib=1024, concurrency=2)
+def cheap_hasher(concurrency: int = 2, queue: int = 8) -> PasswordHasher:
+    return PasswordHasher(time_cost=1, memory_cost_kib=1024, concurrency=concurrency, queue=queue)
 
 
 def _in_argon2(frame: FrameType | None) -> bool:
@@ -300,3 +303,99 @@ class TestSignInWhileOthersRead:
             await application.state.database.close()
 
         assert finished == ["read", "sign-in"]
+
+
+class TestWaitingRoom:
+    """Past `concurrency` running and `queue` waiting, a hash is refused at once (503)."""
+
+    async def test_a_full_waiting_room_refuses_while_the_others_are_still_hashing(self) -> None:
+        hasher = production_hasher(concurrency=1, queue=1)
+        outcomes: list[str] = []
+
+        async def hash_one(name: str) -> None:
+            try:
+                await hasher.hash(name)
+            except HashingBusy:
+                outcomes.append(f"{name} refused")
+            else:
+                outcomes.append(f"{name} hashed")
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(hash_one, "running")
+            tasks.start_soon(hash_one, "waiting")
+            await anyio.lowlevel.checkpoint()  # both have taken their places
+            await hash_one("third")
+
+        assert outcomes == ["third refused", "running hashed", "waiting hashed"]
+
+    async def test_places_are_given_back(self) -> None:
+        hasher = cheap_hasher(concurrency=1, queue=0)
+
+        for _ in range(3):
+            assert (await hasher.hash(PASSWORD)).startswith("$argon2id$")
+
+    async def test_a_failed_hash_gives_its_place_back(self) -> None:
+        hasher = cheap_hasher(concurrency=1, queue=0)
+
+        with pytest.raises(TypeError):
+            await hasher.verify(PASSWORD, 12345)  # type: ignore[arg-type]
+
+        assert await hasher.verify(PASSWORD, await hasher.hash(PASSWORD))
+
+
+class TestBusyAnswers:
+    @pytest.fixture
+    async def busy_client(self, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+        """One worker, no waiting room, the production cost: a second sign-in finds it full."""
+        fields = Settings.model_fields
+        application = create_app(
+            make_settings(
+                database_url,
+                argon2_time_cost=fields["argon2_time_cost"].default,
+                argon2_memory_cost_kib=fields["argon2_memory_cost_kib"].default,
+                password_hash_concurrency=1,
+                password_hash_queue=0,
+            )
+        )
+        transport = httpx.ASGITransport(app=application)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                yield client
+        finally:
+            await application.state.engine.dispose()
+
+    @pytest.mark.parametrize("second", ["sign-in", "registration"])
+    async def test_is_503_with_retry_after_while_the_worker_is_busy(
+        self, busy_client: httpx.AsyncClient, second: str
+    ) -> None:
+        finished: list[str] = []
+
+        async def first_sign_in() -> None:
+            response = await busy_client.post(
+                TOKEN, data={"username": "first@example.com", "password": PASSWORD}
+            )
+            assert response.status_code == 401
+            finished.append("first")
+
+        with watch_argon2() as watch:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(first_sign_in)
+                with anyio.fail_after(10):
+                    # Polled: a sampling thread sees the hashing, nothing signals it.
+                    while not watch.threads:  # noqa: ASYNC110
+                        await anyio.sleep(0.001)
+                if second == "sign-in":
+                    refused = await busy_client.post(
+                        TOKEN, data={"username": "second@example.com", "password": PASSWORD}
+                    )
+                else:
+                    refused = await busy_client.post(
+                        "/api/v1/auth/register",
+                        json={"email": "second@example.com", "password": PASSWORD},
+                    )
+                finished.append("refused")
+
+        body = assert_problem(refused, 503)
+        assert body["type"] == "urn:taskapi:problem:hashing-busy"
+        assert refused.headers["retry-after"] == "1"
+        assert finished == ["refused", "first"]

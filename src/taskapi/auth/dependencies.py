@@ -1,14 +1,19 @@
-"""Who is calling: the bearer token → its claims (no database), then the caller check, or 401."""
+"""Who is calling: the bearer token → its claims (no database), then the caller check, or 401;
+and the budgets callers spend."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from taskapi.auth.errors import CallerGone, InvalidToken, NotAuthenticated
+from taskapi.auth.errors import CallerGone, InvalidCredentials, InvalidToken, NotAuthenticated
+from taskapi.auth.service import normalise_email
 from taskapi.core.db import ReadPoolDep
+from taskapi.core.ratelimit import RateLimiter
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
 from taskapi.users.repository import Caller, CallerClaims, UserReads
 
@@ -27,7 +32,13 @@ async def get_password_hasher(request: Request) -> PasswordHasher:
     return hasher
 
 
+async def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
 TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
@@ -42,9 +53,15 @@ async def get_caller_claims(
     if not token:
         raise NotAuthenticated("Send a bearer access token in the Authorization header.")
     try:
-        return CallerClaims(user_id=tokens.user_id_from_access_token(token))
+        claims = CallerClaims(user_id=tokens.user_id_from_access_token(token))
     except InvalidTokenError as exc:
         raise InvalidToken(str(exc)) from exc
+    # The API-wide per-user budget, spent here because every authenticated operation starts
+    # here: once per request, keyed by the verified subject, before any database work. (Called
+    # on the class so the conformance test can follow it to the 429 it raises.)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await RateLimiter.spend(limiter, request, limiter.budgets.user, claims.user_id.hex)
+    return claims
 
 
 CallerClaimsDep = Annotated[CallerClaims, Depends(get_caller_claims)]
@@ -59,3 +76,51 @@ async def get_current_user(claims: CallerClaimsDep, reads: ReadPoolDep) -> Calle
 
 
 CurrentUser = Annotated[Caller, Depends(get_current_user)]
+
+
+async def require_hashing_capacity(hasher: PasswordHasherDep) -> None:
+    """503 at once when every password worker and waiting place is taken (a flood).
+
+    First among the sign-in and registration dependencies: a refusal costs no database
+    read and no rate-limit budget.
+    """
+    hasher.check_capacity()
+
+
+async def spend_registration_budget(request: Request, limiter: RateLimiterDep) -> None:
+    """Registrations are counted per client address."""
+    address = limiter.client_address(request.scope)
+    await limiter.spend(request, limiter.budgets.register, address)
+
+
+def account_key(email: str) -> str:
+    """How an account is named in the rate-limit store: never the email itself.
+
+    Known and unknown emails are keyed alike, so a refusal says nothing about which exist.
+    """
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:32]
+
+
+async def guard_sign_in(request: Request, limiter: RateLimiterDep) -> AsyncIterator[None]:
+    """Budgets and back-off for sign-in, per client address and per account.
+
+    Refusals happen before the password is verified, so a locked-out attacker costs no
+    Argon2 work. The outcome of the attempt is seen here too: a failure extends the
+    back-off, a success clears the account's failures.
+    """
+    form = await request.form()  # already parsed for the route; Starlette keeps it
+    username = form.get("username")
+    account = account_key(username if isinstance(username, str) else "")
+    address = limiter.client_address(request.scope)
+    await limiter.spend(request, limiter.budgets.sign_in_address, address)
+    await limiter.check_back_off(limiter.address_failures, address)
+    await limiter.check_back_off(limiter.account_failures, account)
+    # Not advertised: the remaining count would show anyone how often this email was tried.
+    await limiter.spend(request, limiter.budgets.sign_in_account, account, advertise=False)
+    try:
+        yield
+    except InvalidCredentials:
+        await limiter.record_failure(limiter.account_failures, account)
+        await limiter.record_failure(limiter.address_failures, address)
+        raise
+    await limiter.forget_failures(limiter.account_failures, account)

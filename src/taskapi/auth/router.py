@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Depends, Form, Response, status
 
 from taskapi.auth import service
-from taskapi.auth.dependencies import PasswordHasherDep, TokenServiceDep
+from taskapi.auth.dependencies import (
+    PasswordHasherDep,
+    TokenServiceDep,
+    guard_sign_in,
+    spend_registration_budget,
+)
 from taskapi.contract.models import Token, TokenRequest, TokenType, User, UserCreate
 from taskapi.core.db import ReadPoolDep, SessionDep
 from taskapi.users.service import to_contract
@@ -20,6 +25,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     operation_id="registerUser",
     status_code=status.HTTP_201_CREATED,
     response_model=User,
+    dependencies=[Depends(spend_registration_budget)],
 )
 async def register_user(
     data: UserCreate, session: SessionDep, hasher: PasswordHasherDep, response: Response
@@ -29,7 +35,13 @@ async def register_user(
     return to_contract(user)
 
 
-@router.post("/token", operation_id="issueToken", response_model=Token)
+@router.post(
+    "/token",
+    operation_id="issueToken",
+    response_model=Token,
+    # Function scope: the guard sees the handler's outcome before the response is sent.
+    dependencies=[Depends(guard_sign_in, scope="function")],
+)
 async def issue_token(
     form: Annotated[TokenRequest, Form()],
     reads: ReadPoolDep,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Literal
 
+from limits import parse as parse_rate
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -51,8 +53,34 @@ class Settings(BaseSettings):
     # Argon2id cost; the defaults are pwdlib's recommended ones. Lower them only in tests.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65_536, ge=1024)
-    # How many password hashes may run at once, so a login flood cannot starve the workers.
+    # How many password hashes may run at once, so a login flood cannot starve the workers,
+    # and how many more may wait for one; past that, sign-in and registration get a 503 at
+    # once instead of queueing for seconds.
     password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_queue: int = Field(default=8, ge=0)
+
+    # Rate limits (limits' notation: "600/minute", "10/hour", "5 per 30 seconds").
+    # Counts live in this process unless a Redis URL is given, which every instance shares.
+    rate_limit_enabled: bool = True
+    rate_limit_storage_url: str | None = None
+    rate_limit_key_prefix: str = Field(default="taskapi", min_length=1, max_length=100)
+    rate_limit_user: str = "600/minute"
+    rate_limit_register: str = "10/hour"
+    rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate, not a password
+    rate_limit_sign_in_address: str = "30/minute"
+    rate_limit_sign_in_account: str = "10/minute"
+    rate_limit_chat: str = "20/minute"
+    # Consecutive failed sign-ins allowed before back-off starts (per account, per address);
+    # each further failure doubles the wait, from the base up to the cap. Failures are
+    # forgotten an hour after the first, or at the account's next successful sign-in.
+    sign_in_free_failures_account: int = Field(default=5, ge=1)
+    sign_in_free_failures_address: int = Field(default=20, ge=1)
+    sign_in_backoff_base_seconds: int = Field(default=2, ge=1)
+    sign_in_backoff_max_seconds: int = Field(default=900, ge=1)
+    sign_in_failure_window_seconds: int = Field(default=3600, ge=60)
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed for the client
+    # address that per-address budgets count; nobody's by default.
+    trusted_proxies: list[str] = []
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     cors_origins: list[str] = []
@@ -61,6 +89,42 @@ class Settings(BaseSettings):
     # Swagger UI at /docs and ReDoc at /redoc: on by default, off in production unless
     # TASKAPI_DOCS=true. /openapi.json is always served: clients and generators need it.
     docs: bool | None = None
+
+    @field_validator(
+        "rate_limit_user",
+        "rate_limit_register",
+        "rate_limit_password_reset",
+        "rate_limit_sign_in_address",
+        "rate_limit_sign_in_account",
+        "rate_limit_chat",
+    )
+    @classmethod
+    def _parse_rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            msg = f"{exc}; write it like 600/minute, 10/hour or 5 per 30 seconds"
+            raise ValueError(msg) from exc
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _supported_storage(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "redis+unix://")):
+            msg = "must be a redis://, rediss:// or redis+unix:// URL (unset: in memory)"
+            raise ValueError(msg)
+        return url
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                msg = f"{proxy!r} is not an IP address or network"
+                raise ValueError(msg) from exc
+        return proxies
 
     @field_validator("database_url")
     @classmethod

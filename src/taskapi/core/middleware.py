@@ -26,6 +26,9 @@ logger = logging.getLogger("taskapi.request")
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
 REQUEST_ID_HEADER = "x-request-id"
+# Headers that dependencies want on whatever response the request ends with (successes,
+# domain errors and bare 204s alike), kept in the request state under this name.
+RESPONSE_HEADERS_STATE = "response_headers"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -56,7 +59,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         token = current_request_id.set(request_id)
         private = scope["path"].startswith(_API_PREFIX)
         started = False
@@ -72,6 +76,8 @@ class RequestContextMiddleware:
                 headers.setdefault("Content-Security-Policy", _API_CSP)
                 if private:
                     headers.setdefault("Cache-Control", _NO_STORE)
+                for name, value in state.get(RESPONSE_HEADERS_STATE, {}).items():
+                    headers[name] = value
             await send(message)
 
         try:
