@@ -22,6 +22,7 @@ from tests.support_db import (
     migrate_sqlite_template,
     postgres_server,
 )
+from tests.support_limits import GENEROUS_LIMITS
 from tests.support_redis import REQUIRE_REDIS, RedisServer
 from tests.support_redis import redis_server as find_redis_server
 
@@ -29,18 +30,6 @@ from tests.support_redis import redis_server as find_redis_server
 pytest_plugins = ("tests.support_browser",)
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
-GENEROUS_LIMITS: dict[str, Any] = {
-    "rate_limit_user": "1000000/minute",
-    "rate_limit_register": "1000000/minute",
-    "rate_limit_password_reset": "1000000/minute",
-    "rate_limit_sign_in_address": "1000000/minute",
-    "rate_limit_sign_in_account": "1000000/minute",
-    "rate_limit_chat": "1000000/minute",
-    "sign_in_free_failures_account": 1_000_000,
-    "sign_in_free_failures_address": 1_000_000,
-    # Bursts of concurrent registrations (race tests) wait for a hashing worker here.
-    "password_hash_queue": 10_000,
-}
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
@@ -150,10 +139,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 1024,
         "db_pool_size": 5,
-        # The limiter runs on every request here, but its budgets are far above anything a
-        # behaviour test or the fuzzer sends, so they test the operations, not the limits.
-        # tests/taskapi/test_ratelimit.py sets small budgets to test the limits themselves.
-        **GENEROUS_LIMITS,
+        **GENEROUS_LIMITS,  # the operations are tested here, not the limits
     }
     values.update(overrides)
     return Settings(**values)

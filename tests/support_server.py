@@ -1,9 +1,14 @@
-"""A real server for tests and `make fuzz`: uvicorn on a free loopback port, stopped in any case."""
+"""A real server for tests and `make fuzz`: the production server on a free loopback port.
+
+Started as `python -m taskapi.server`, the same definition as `make run`, and stopped in any
+case. Its options (header limit and timeout) come from the TASKAPI_* environment given.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.support_limits import generous_limits_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_SECONDS = 30.0
@@ -26,9 +33,10 @@ def free_port() -> int:
 
 
 def server_environment(database_url: str, **overrides: str) -> dict[str, str]:
-    """The environment of a test server: cheap Argon2, a random secret, quiet logs."""
+    """The environment of a test server: cheap Argon2, generous budgets, a random secret."""
     return {
         **os.environ,
+        **generous_limits_environment(),
         "TASKAPI_ENV": "test",
         "TASKAPI_DATABASE_URL": database_url,
         "TASKAPI_JWT_SECRET": secrets.token_urlsafe(48),
@@ -41,13 +49,14 @@ def server_environment(database_url: str, **overrides: str) -> dict[str, str]:
 
 @contextmanager
 def live_server(database_url: str, environment: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Yield the base URL of a uvicorn serving the app; stop it however the block ends."""
+    """Yield the base URL of the production server serving the app; stop it however it ends."""
     port = free_port()
     # The production server definition (taskapi.server), not a copy of its options.
     command = [sys.executable, "-m", "taskapi.server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log"]
     env = dict(environment) if environment is not None else server_environment(database_url)
-    server = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
+    # Its own process group: granian serves from a worker process, stopped with it.
+    server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(server, base_url)
@@ -57,7 +66,7 @@ def live_server(database_url: str, environment: Mapping[str, str] | None = None)
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
 
 

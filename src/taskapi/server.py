@@ -1,41 +1,83 @@
-"""How the API is served: the one definition of the server and its options.
+"""How the API is served: the one definition of the server and its options (ADR-0022).
 
-`make run`, `python -m taskapi.server` and the benchmarks all start the server from here, so
-what is measured is what runs in production, server options and middleware included.
+`make run`, `python -m taskapi.server`, the benchmarks, the soak and the live test servers all
+start the server from here, so what is measured and tested is what runs in production, server
+options and middleware included.
+
+The server is granian (ASGI, HTTP/1.1): it answers 431 to a request head (request line and
+headers) larger than TASKAPI_MAX_HEADER_BYTES and closes connections that have not sent a
+complete head within TASKAPI_HEADER_TIMEOUT_SECONDS, which uvicorn cannot do. It answers from
+a worker process; signals to this process reach it.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-import uvicorn
+from taskapi.core.config import Settings
 
 APP = "taskapi.main:create_app"
 
 
-def _have(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
-def uvicorn_options(*, host: str, port: int, access_log: bool) -> dict[str, Any]:
-    """uvicorn's settings for production; the app is a factory (settings are read at start)."""
+def server_options(settings: Settings | None = None) -> dict[str, Any]:
+    """The production server's options (for the command line, and for benchmark reports)."""
+    defaults = Settings.model_fields
+    max_header_bytes = (
+        settings.max_header_bytes if settings else defaults["max_header_bytes"].default
+    )
+    header_timeout = (
+        settings.header_timeout_seconds if settings else defaults["header_timeout_seconds"].default
+    )
     return {
-        "factory": True,
-        "host": host,
-        "port": port,
-        # The C event loop and HTTP parser when installed (about +15% req/s), else pure Python.
-        "loop": "uvloop" if _have("uvloop") else "asyncio",
-        "http": "httptools" if _have("httptools") else "h11",
-        "access_log": access_log,
-        "log_level": "warning" if not access_log else "info",
-        "server_header": False,
-        "proxy_headers": False,
+        "server": "granian",
+        "interface": "asgi",
+        "http": "1",
+        "workers": 1,
+        "http1_buffer_size": max_header_bytes,
+        "http1_header_read_timeout_ms": round(header_timeout * 1000),
     }
+
+
+def command(
+    *,
+    host: str,
+    port: int,
+    settings: Settings | None = None,
+    access_log: bool = False,
+    app: str = APP,
+) -> list[str]:
+    """The argv that serves `app` (an app factory) with the production server options."""
+    options = server_options(settings)
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        options["interface"],
+        "--factory",
+        "--http",
+        options["http"],
+        "--no-ws",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(options["workers"]),
+        # The whole request head (request line and every header) must fit this buffer.
+        "--http1-buffer-size",
+        str(options["http1_buffer_size"]),
+        "--http1-header-read-timeout",
+        str(options["http1_header_read_timeout_ms"]),
+        "--access-log" if access_log else "--no-access-log",
+        "--log-level",
+        "info" if access_log else "warning",
+        app,
+    ]
 
 
 def _access_log_default() -> bool:
@@ -58,11 +100,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the app factory to serve (the benchmarks serve their ceiling app this way)",
     )
     options = parser.parse_args(argv)
-    uvicorn.run(
-        options.app,
-        **uvicorn_options(host=options.host, port=options.port, access_log=options.access_log),
+    # Settings are read here too, so a bad configuration stops before the server starts.
+    argv_ = command(
+        host=options.host,
+        port=options.port,
+        settings=Settings(),
+        access_log=options.access_log,
+        app=options.app,
     )
-    return 0
+    os.execv(argv_[0], argv_)  # noqa: S606 - our own interpreter, with arguments we built
+    return 0  # not reached: execv replaces this process
 
 
 if __name__ == "__main__":

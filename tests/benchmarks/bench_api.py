@@ -428,7 +428,7 @@ def benchmark(options: argparse.Namespace) -> dict[str, Any]:
                 measured[route.name] = measure_route(
                     route, database, context, token, secret, options, scratch
                 )
-    from taskapi.server import uvicorn_options
+    from taskapi.server import server_options
 
     return {
         "benchmark": "taskapi reads as a ratio to a raw ceiling served beside them",
@@ -444,11 +444,7 @@ def benchmark(options: argparse.Namespace) -> dict[str, Any]:
             "warmup_s": 2,
             "runs": options.runs,
             "pool": {"size": POOL_SIZE, "max_overflow": MAX_OVERFLOW},
-            "server": {
-                k: v
-                for k, v in uvicorn_options(host=HOST, port=0, access_log=False).items()
-                if k not in ("host", "port")
-            },
+            "server": server_options(),
             "quiet_threshold_pct": options.quiet_threshold,
             "quiet_max_wait_s": options.quiet_wait,
         },

@@ -271,6 +271,11 @@ def running_server(
             command = [sys.executable, "-m", "uvicorn", "taskapi.main:create_app", "--factory"]
             command += ["--host", HOST, "--port", str(port), "--no-access-log"]
             command += ["--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
+
+    def pin() -> None:  # in the child before exec, so the server's worker inherits the core
+        if core is not None:
+            os.sched_setaffinity(0, {core})
+
     with log_path.open("wb") as log:
         # Own session: a Ctrl-C reaches only us, and we shut the server down in order.
         process = subprocess.Popen(
@@ -280,11 +285,10 @@ def running_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=cwd,
+            preexec_fn=pin,  # noqa: PLW1509 - only sched_setaffinity, no locks or threads
         )
     server = Server(name, port, process, log_path)
     try:
-        if core is not None:
-            os.sched_setaffinity(process.pid, {core})
         wait_ready(server)
         yield server
     finally:
@@ -378,11 +382,23 @@ def busy_pct(before: tuple[int, int] | None, after: tuple[int, int] | None) -> f
 
 
 def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process and its descendants (the server answers from a worker)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for child in _children(pid):
+        total += process_cpu_seconds(child) or 0.0
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return children
 
 
 def wait_until_quiet(*, threshold_pct: float, max_wait_s: float) -> dict[str, Any]:

@@ -52,6 +52,8 @@ DOCS_PATHS = frozenset({"/openapi.json", "/docs", "/docs/assets/{name}", "/redoc
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Malformed body; body over the size limit; body in a media type the operation does not declare.
 BODY_STATUSES = frozenset({400, 413, 415})
+# Answered by the server (taskapi.server) before the app sees the request: headers over the limit.
+SERVER_STATUSES = frozenset({431})
 
 Parameter = tuple[str, str, bool]  # name, in, required
 
@@ -238,6 +240,7 @@ def implementation_errors(route: routing.APIRoute, fastapi_view: Operation) -> f
     statuses |= fastapi_view.errors  # the 422 FastAPI itself answers for invalid input
     if fastapi_view.body_media_types:
         statuses |= BODY_STATUSES
+    statuses |= SERVER_STATUSES
     return frozenset(statuses)
 
 

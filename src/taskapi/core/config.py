@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = []
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The production server (taskapi.server) refuses a request head (request line and
+    # headers) larger than this with 431, and closes a connection that has not sent a
+    # complete head within the timeout (slow or silent clients).
+    max_header_bytes: int = Field(default=16_384, ge=8_192, le=1_048_576)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     cors_origins: list[str] = []
     contract_path: Path = _REPO_ROOT / "openapi" / "openapi.yaml"
     log_level: str = "INFO"

@@ -71,6 +71,8 @@ class RequestContextMiddleware:
                 started = True
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
+                # The server names itself unless the app does; the app names nothing.
+                headers.setdefault("Server", "taskapi")
                 for name, value in _SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", _API_CSP)
