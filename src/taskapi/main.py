@@ -12,17 +12,20 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 
+from taskapi.auth.dependencies import require_hashing_capacity
 from taskapi.auth.router import router as auth_router
 from taskapi.core.config import Settings
 from taskapi.core.db import Database, open_database
 from taskapi.core.errors import contract_path_methods, install_problem_handlers
 from taskapi.core.middleware import (
     BodySizeLimitMiddleware,
+    EarlyRefusalMiddleware,
     MediaTypeMiddleware,
     ProblemCORSMiddleware,
     RequestContextMiddleware,
     contract_body_media_types,
     install_request_id_logging,
+    routes_declaring,
 )
 from taskapi.core.ratelimit import RateLimiter
 from taskapi.core.security import PasswordHasher, TokenService
@@ -33,6 +36,9 @@ from taskapi.tasks.router import router as tasks_router
 from taskapi.users.router import router as users_router
 
 logger = logging.getLogger("taskapi")
+# How long a sign-in or registration refused for a full hashing queue waits for its 503:
+# long enough that a flood cannot turn refusals into a storm, short enough to be "at once".
+BUSY_REFUSAL_DELAY_SECONDS = 0.05
 
 
 def load_contract(path: Path) -> dict[str, Any]:
@@ -133,5 +139,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RateLimit-Policy",
             ],
         )
+    app.add_middleware(
+        EarlyRefusalMiddleware,
+        operations=routes_declaring(app.routes, require_hashing_capacity),
+        check=app.state.password_hasher.check_capacity,
+        delay_seconds=BUSY_REFUSAL_DELAY_SECONDS,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

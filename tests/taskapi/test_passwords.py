@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType
 
 import anyio
@@ -399,3 +400,28 @@ class TestBusyAnswers:
         assert body["type"] == "urn:taskapi:problem:hashing-busy"
         assert refused.headers["retry-after"] == "1"
         assert finished == ["refused", "first"]
+
+    async def test_the_refusal_comes_before_the_body_is_read(
+        self, busy_client: httpx.AsyncClient
+    ) -> None:
+        """A flood is refused before parsing: even a malformed or wrongly typed body gets 503."""
+        with watch_argon2() as watch:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(
+                    partial(
+                        busy_client.post, TOKEN, data={"username": "a@example.com", "password": "x"}
+                    )
+                )
+                with anyio.fail_after(10):
+                    # Polled: a sampling thread sees the hashing, nothing signals it.
+                    while not watch.threads:  # noqa: ASYNC110
+                        await anyio.sleep(0.001)
+                answers = [
+                    await busy_client.post(TOKEN, content=b"\xff\xfe not a form"),
+                    await busy_client.post(
+                        TOKEN, content=b"{}", headers={"Content-Type": "application/json"}
+                    ),
+                ]
+
+        assert [r.status_code for r in answers] == [503, 503]
+        assert all(r.headers["retry-after"] == "1" for r in answers)

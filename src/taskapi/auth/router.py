@@ -11,6 +11,7 @@ from taskapi.auth.dependencies import (
     PasswordHasherDep,
     TokenServiceDep,
     guard_sign_in,
+    require_hashing_capacity,
     spend_registration_budget,
 )
 from taskapi.contract.models import Token, TokenRequest, TokenType, User, UserCreate
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     operation_id="registerUser",
     status_code=status.HTTP_201_CREATED,
     response_model=User,
-    dependencies=[Depends(spend_registration_budget)],
+    dependencies=[Depends(require_hashing_capacity), Depends(spend_registration_budget)],
 )
 async def register_user(
     data: UserCreate, session: SessionDep, hasher: PasswordHasherDep, response: Response
@@ -40,7 +41,7 @@ async def register_user(
     operation_id="issueToken",
     response_model=Token,
     # Function scope: the guard sees the handler's outcome before the response is sent.
-    dependencies=[Depends(guard_sign_in, scope="function")],
+    dependencies=[Depends(require_hashing_capacity), Depends(guard_sign_in, scope="function")],
 )
 async def issue_token(
     form: Annotated[TokenRequest, Form()],

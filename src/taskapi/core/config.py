@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,12 @@ MIN_SECRET_BYTES = 32
 # that forgets TASKAPI_ENV never signs with a value anyone else knows.
 _EPHEMERAL_DEVELOPMENT_SECRET = secrets.token_urlsafe(48)
 _REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _default_hash_workers() -> int:
+    """One Argon2 worker per core this process may use, less one for the event loop."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) - 1)
 
 
 class Settings(BaseSettings):
@@ -56,7 +63,8 @@ class Settings(BaseSettings):
     # How many password hashes may run at once, so a login flood cannot starve the workers,
     # and how many more may wait for one; past that, sign-in and registration get a 503 at
     # once instead of queueing for seconds.
-    password_hash_concurrency: int = Field(default=2, ge=1)
+    # The default leaves one core to the event loop: Argon2 on every core starves all routes.
+    password_hash_concurrency: int = Field(default_factory=_default_hash_workers, ge=1)
     password_hash_queue: int = Field(default=8, ge=0)
 
     # Rate limits (limits' notation: "600/minute", "10/hour", "5 per 30 seconds").

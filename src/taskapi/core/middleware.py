@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskapi.core.errors import (
     BodyTooLarge,
+    DomainError,
     contract_path_pattern,
     payload_too_large_response,
     problem_response,
@@ -313,3 +317,65 @@ def _media_type(scope: Scope) -> str:
             media_type: str = value.decode("latin-1").split(";", 1)[0].strip().lower()
             return media_type
     return ""
+
+
+class EarlyRefusalMiddleware:
+    """Runs a route dependency's cheap check before the request is read or parsed.
+
+    For the routes that declare `dependency` (see `routes_declaring`), `check()` runs first
+    and a DomainError it raises is the answer. The dependency still runs on the route, so
+    this only makes refusing cheaper: a sign-in flood is turned away before form parsing,
+    routing and database work, so the refusals cannot crowd out other requests.
+
+    The refusal is sent after `delay_seconds`: a client that sends its next attempt as soon
+    as it is refused (a flood) is held to one attempt per delay per connection, instead of
+    turning cheap refusals into thousands per second; an honest client still learns within
+    the delay that it should come back after Retry-After.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        operations: frozenset[tuple[str, str]],
+        check: Callable[[], None],
+        delay_seconds: float = 0.0,
+    ) -> None:
+        self.app = app
+        self.operations = operations
+        self.check = check
+        self.delay_seconds = delay_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["method"], scope["path"]) in self.operations:
+            try:
+                self.check()
+            except DomainError as exc:
+                if self.delay_seconds:
+                    await asyncio.sleep(self.delay_seconds)
+                response = problem_response(
+                    scope,
+                    status=exc.status,
+                    slug=exc.slug,
+                    title=exc.title,
+                    detail=exc.detail,
+                    headers=exc.headers,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def routes_declaring(
+    routes: Sequence[BaseRoute], dependency: Callable[..., Any]
+) -> frozenset[tuple[str, str]]:
+    """(method, path) of every route without path parameters that depends on `dependency`."""
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(routes):
+        dependant = getattr(context.route, "dependant", None)
+        path = context.path
+        if dependant is None or path is None or "{" in path:
+            continue
+        if any(sub.call is dependency for sub in dependant.dependencies):
+            found |= {(method, path) for method in context.methods or ()}
+    return frozenset(found)

@@ -68,10 +68,18 @@ class PasswordHasher:
         self.verifications += 1
         return ok and password_hash is not None
 
-    async def _in_worker(self, work: Callable[[], _T]) -> _T:
-        """Run `work` on a hashing worker, or refuse at once when the waiting room is full."""
+    def check_capacity(self) -> None:
+        """Refuse now (HashingBusy) if a hash asked for now would be refused.
+
+        Lets a sign-in be turned away before it parses more, reads the database or spends
+        rate-limit budget; the admission itself still checks again.
+        """
         if self._admitted >= self._capacity:
             raise HashingBusy
+
+    async def _in_worker(self, work: Callable[[], _T]) -> _T:
+        """Run `work` on a hashing worker, or refuse at once when the waiting room is full."""
+        self.check_capacity()
         self._admitted += 1
         try:
             return await anyio.to_thread.run_sync(work, limiter=self._limiter)
