@@ -468,10 +468,14 @@ async def _attack(port: int, seconds: float) -> dict[str, Any]:
         for _, writer in pairs:
             writer.write(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
         while time.monotonic() < stop_at:
-            for _, writer in pairs:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    writer.write(b"X")
+            for reader, writer in pairs:
+                if not reader.at_eof() and not writer.is_closing():
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        writer.write(b"X")
             await asyncio.sleep(1)
+            for reader, _ in pairs:  # notice the connections the server has closed
+                with contextlib.suppress(ConnectionError, TimeoutError):
+                    await asyncio.wait_for(reader.read(1), 0.001)
         outcome["slowloris_closed_by_server"] = sum(reader.at_eof() for reader, _ in pairs)
         for _, writer in pairs:
             writer.close()
