@@ -211,10 +211,14 @@ class RateLimiter:
         ]
         self._warned_at = -math.inf
 
-    async def spend(self, request: Request, budget: Budget, subject: str) -> None:
+    async def spend(
+        self, request: Request, budget: Budget, subject: str, *, advertise: bool = True
+    ) -> None:
         """Take one request from `budget` for `subject`, or raise RateLimited (429).
 
-        Either way the request's response will carry this budget's RateLimit fields.
+        With `advertise`, the request's response carries this budget's RateLimit fields
+        either way. A budget whose subject is not the caller (an account someone signs in
+        to) is not advertised: its count would tell anyone how often that account was tried.
         """
         if not self.enabled:
             return
@@ -227,7 +231,8 @@ class RateLimiter:
             return
         remaining = max(0, budget.amount - used)
         reset_in = max(1, math.ceil(reset_at - time.time()))
-        _add_fields(request.scope, budget, remaining, reset_in)
+        if advertise:
+            _add_fields(request.scope, budget, remaining, reset_in)
         if used > budget.amount:
             raise RateLimited(
                 f"This {_describe(budget)} allows {budget.amount} requests per "
