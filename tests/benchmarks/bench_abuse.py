@@ -324,19 +324,30 @@ def _interleaved_ratio(runs: dict[str, list[float]], numerator: str, denominator
     return round(statistics.median(runs[numerator]) / statistics.median(runs[denominator]), 3)
 
 
-def limiter_cost(ctx: dict[str, Any]) -> dict[str, Any]:
-    """GET one task with the per-user limit on ÷ off, alternating A/B to cancel drift."""
-    runs: dict[str, list[float]] = {"on": [], "off": []}
+def read_rates(ctx: dict[str, Any], variants: dict[str, dict[str, Any]]) -> dict[str, list[float]]:
+    """GET one task req/s for each server variant, alternating A/B/A/B to cancel drift."""
+    runs: dict[str, list[float]] = {label: [] for label in variants}
     for _ in range(ctx["repeats"]):
-        for label, enabled in (("on", "true"), ("off", "false")):
-            environment = {"TASKAPI_RATE_LIMIT_ENABLED": enabled}
-            with running_server(**ctx["server"], environment=environment) as port:
+        for label, server_options in variants.items():
+            with running_server(**ctx["server"], **server_options) as port:
                 token, path = sign_up(port)
                 plan = {"port": port, "warmup_s": ctx["warmup"], "duration_s": ctx["duration"]}
                 plan["streams"] = [read_stream(token, path, 32)]
                 result = drive(plan, ctx["client_core"])["read"]
                 _expect_only(result, "200")
                 runs[label].append(result["rps"])
+    return runs
+
+
+def limiter_cost(ctx: dict[str, Any]) -> dict[str, Any]:
+    """GET one task with the per-user limit on ÷ off (in-memory store)."""
+    runs = read_rates(
+        ctx,
+        {
+            "on": {"environment": {"TASKAPI_RATE_LIMIT_ENABLED": "true"}},
+            "off": {"environment": {"TASKAPI_RATE_LIMIT_ENABLED": "false"}},
+        },
+    )
     return {
         "rps_limit_on": runs["on"],
         "rps_limit_off": runs["off"],
@@ -346,17 +357,10 @@ def limiter_cost(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def server_cost(ctx: dict[str, Any]) -> dict[str, Any]:
-    """GET one task on granian (production) ÷ on uvicorn+httptools, alternating."""
-    runs: dict[str, list[float]] = {"production": [], "uvicorn": []}
-    for _ in range(ctx["repeats"]):
-        for server in ("production", "uvicorn"):
-            with running_server(**ctx["server"], server=server) as port:
-                token, path = sign_up(port)
-                plan = {"port": port, "warmup_s": ctx["warmup"], "duration_s": ctx["duration"]}
-                plan["streams"] = [read_stream(token, path, 32)]
-                result = drive(plan, ctx["client_core"])["read"]
-                _expect_only(result, "200")
-                runs[server].append(result["rps"])
+    """GET one task on granian (production) ÷ on uvicorn+httptools."""
+    runs = read_rates(
+        ctx, {"production": {"server": "production"}, "uvicorn": {"server": "uvicorn"}}
+    )
     return {
         "rps_granian": runs["production"],
         "rps_uvicorn_httptools": runs["uvicorn"],

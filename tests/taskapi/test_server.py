@@ -10,9 +10,10 @@ ratios.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,6 +69,19 @@ class Probe:
                 await asyncio.sleep(0.02)
 
 
+@contextlib.asynccontextmanager
+async def probing(host: str, port: int) -> AsyncIterator[Probe]:
+    """An ordinary client timing /health/live for as long as the block runs."""
+    probe = Probe(host, port)
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(probe.run(stop))
+    try:
+        yield probe
+    finally:
+        stop.set()
+        await running
+
+
 async def read_until_closed(reader: asyncio.StreamReader) -> bytes:
     """What the server sent before closing (a reset after its answer still counts as closed)."""
     received = b""
@@ -105,15 +119,10 @@ class TestHeaderLimit:
         self, server: tuple[str, int]
     ) -> None:
         host, port = server
-        probe = Probe(host, port)
-        stop = asyncio.Event()
-        probing = asyncio.ensure_future(probe.run(stop))
-        await asyncio.sleep(0.3)
-
-        received, sent, elapsed = await send_huge_header(host, port, 64 * 1024 * 1024)
-        await asyncio.sleep(0.3)
-        stop.set()
-        await probing
+        async with probing(host, port) as probe:
+            await asyncio.sleep(0.3)
+            received, sent, elapsed = await send_huge_header(host, port, 64 * 1024 * 1024)
+            await asyncio.sleep(0.3)
 
         # The 431 may be lost to the reset that follows when the server closes on unread
         # bytes; that the server ended the connection early is what matters here.
@@ -179,25 +188,21 @@ class TestSlowAndSilentClients:
         self, server: tuple[str, int]
     ) -> None:
         host, port = server
-        probe = Probe(host, port)
-        stop = asyncio.Event()
-        probing = asyncio.ensure_future(probe.run(stop))
-        pairs = [await asyncio.open_connection(host, port) for _ in range(50)]
-        for _, writer in pairs:
-            writer.write(b"GET /health/live HTTP/1.1\r\nHost: t\r\n")
-        began = time.monotonic()
-        # One header byte per connection every half second: never a complete head.
-        while time.monotonic() - began < HEADER_TIMEOUT_SECONDS + 3:
+        async with probing(host, port) as probe:
+            pairs = [await asyncio.open_connection(host, port) for _ in range(50)]
             for _, writer in pairs:
-                if not writer.is_closing():
-                    try:
-                        writer.write(b"X")
-                    except ConnectionError:
-                        writer.close()
-            await asyncio.sleep(0.5)
-        closed = [await closed_by_server(writer, reader) for reader, writer in pairs]
-        stop.set()
-        await probing
+                writer.write(b"GET /health/live HTTP/1.1\r\nHost: t\r\n")
+            began = time.monotonic()
+            # One header byte per connection every half second: never a complete head.
+            while time.monotonic() - began < HEADER_TIMEOUT_SECONDS + 3:
+                for _, writer in pairs:
+                    if not writer.is_closing():
+                        try:
+                            writer.write(b"X")
+                        except ConnectionError:
+                            writer.close()
+                await asyncio.sleep(0.5)
+            closed = [await closed_by_server(writer, reader) for reader, writer in pairs]
         for _, writer in pairs:
             writer.close()
 
