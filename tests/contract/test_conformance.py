@@ -311,6 +311,8 @@ def test_operations_agree(
 
 
 @pytest.mark.fr("003-platform/FR-018")
+# Which operations may answer 429 and 503 is derived from the route dependencies.
+@pytest.mark.fr("008-abuse-resistance/FR-007")
 def test_error_statuses_agree(
     route_app: FastAPI,
     contract_projection: dict[OperationKey, Operation],

@@ -306,6 +306,7 @@ class TestSignInWhileOthersRead:
         assert finished == ["read", "sign-in"]
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-008")
 class TestWaitingRoom:
     """Past `concurrency` running and `queue` waiting, a hash is refused at once (503)."""
 
@@ -344,6 +345,7 @@ class TestWaitingRoom:
         assert await hasher.verify(PASSWORD, await hasher.hash(PASSWORD))
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-008")
 class TestBusyAnswers:
     @pytest.fixture
     async def busy_client(self, database_url: str) -> AsyncIterator[httpx.AsyncClient]:

@@ -88,6 +88,7 @@ def assert_rate_limited(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-004", "008-abuse-resistance/FR-005")
 class TestUserBudget:
     async def test_each_response_shows_what_is_left_and_the_excess_is_429(
         self, database_url: str
@@ -183,6 +184,7 @@ class TestUserBudget:
         assert all("ratelimit" not in r.headers for r in answers)
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-003", "008-abuse-resistance/FR-005")
 class TestRegistrationBudget:
     async def test_per_address_excess_is_429_and_stores_nothing(self, database_url: str) -> None:
         async with limited_app(database_url, rate_limit_register="2/hour") as app:
@@ -229,6 +231,7 @@ class TestRegistrationBudget:
         assert response.status_code == (429 if shared else 201)
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-003")
 class TestTrustedProxies:
     async def test_forwarded_address_counts_behind_a_trusted_proxy(self, database_url: str) -> None:
         async with (
@@ -269,6 +272,7 @@ class TestTrustedProxies:
         assert [r.status_code for r in answers] == [201, 429]
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-001", "008-abuse-resistance/FR-005")
 class TestSignInBudgets:
     async def test_one_address_trying_many_accounts_is_limited(self, database_url: str) -> None:
         async with (
@@ -310,6 +314,7 @@ def back_off_settings(**overrides: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-002")
 class TestSignInBackOff:
     async def test_waits_double_after_the_free_failures_up_to_the_cap(
         self, database_url: str
@@ -406,6 +411,7 @@ class TestSignInBackOff:
         assert "from this address" in answers[4].json()["detail"]
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-006")
 class TestStoreFailure:
     async def test_an_unreachable_redis_lets_requests_through_and_says_so(
         self, database_url: str, caplog: pytest.LogCaptureFixture
@@ -430,6 +436,7 @@ class TestStoreFailure:
         assert len(warnings) == 1
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-006")
 class TestSettings:
     @pytest.mark.parametrize("rate", ["lots", "10/fortnight", ""])
     def test_an_unreadable_rate_is_refused_naming_the_setting(self, rate: str) -> None:
@@ -446,6 +453,7 @@ class TestSettings:
 
 
 @pytest.mark.redis
+@pytest.mark.fr("008-abuse-resistance/FR-006")
 class TestSharedThroughRedis:
     """Two app instances on one Redis share every count."""
 

@@ -114,6 +114,7 @@ async def send_huge_header(host: str, port: int, size: int) -> tuple[bytes, int,
     return received, sent, elapsed
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-009")
 class TestHeaderLimit:
     async def test_a_64_mb_header_is_refused_at_once_and_nobody_waits(
         self, server: tuple[str, int]
@@ -183,6 +184,7 @@ async def closed_by_server(writer: asyncio.StreamWriter, reader: asyncio.StreamR
         return True
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-009")
 class TestSlowAndSilentClients:
     async def test_slowloris_connections_are_closed_after_the_header_timeout(
         self, server: tuple[str, int]
@@ -224,6 +226,7 @@ class TestSlowAndSilentClients:
         assert all(closed), f"{closed.count(False)} of {len(closed)} silent connections still open"
 
 
+@pytest.mark.fr("008-abuse-resistance/FR-009")
 class TestBanner:
     async def test_no_response_names_the_server_software(self, server: tuple[str, int]) -> None:
         host, port = server
@@ -237,6 +240,7 @@ class TestBanner:
 
 
 @pytest.mark.redis
+@pytest.mark.fr("008-abuse-resistance/FR-006")
 class TestTwoProcessesShareRedis:
     async def test_one_user_budget_across_two_servers(
         self, sqlite_url: str, redis_server: RedisServer
