@@ -96,6 +96,19 @@ fuzz: dev ## Fuzz a live server on loopback against the contract (JUnit report u
 trace: dev ## Write the traceability page (requirements, operations, handlers, tests, fuzzing) to var/trace.html
 	$(BIN)/sdd trace --html var/trace.html
 
+bench: dev bench-tools ## API reads as ratios to a raw ceiling run beside them, direct and via PgBouncer (var/bench/api.json)
+	$(BIN)/python -m tests.benchmarks.bench_api --output var/bench/api.json $(BENCH_ARGS)
+	$(BIN)/python -m tests.benchmarks.bench_abuse --output var/bench/abuse.json
+
+soak: dev bench-tools ## 10 min of mixed load on two servers, then a database outage through a proxy (var/bench/soak.json)
+	$(BIN)/python -m tests.benchmarks.soak --output var/bench/soak.json $(SOAK_ARGS)
+
+# wrk drives the load; pgbouncer is the pooler measured and tested. Debian packages.
+bench-tools:
+	@command -v wrk >/dev/null && command -v pgbouncer >/dev/null || { \
+		echo "installing wrk and pgbouncer (Debian packages)"; \
+		apt-get install -y -qq wrk pgbouncer >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq wrk pgbouncer; }; }
 
 bench-cli: dev ## Measure sdd start-up and command latency (JSON under var/bench/)
 	$(BIN)/python tests/benchmarks/bench_cli.py --output var/bench/cli.json

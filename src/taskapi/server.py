@@ -1,4 +1,4 @@
-"""How the API is served: the one definition of the server and its options (ADR-0022).
+"""How the API is served: the one definition of the server and its options (ADR-0024).
 
 `make run`, `python -m taskapi.server`, the benchmarks, the soak and the live test servers all
 start the server from here, so what is measured and tested is what runs in production, server

@@ -204,17 +204,11 @@ def running_server(
     header_timeout_seconds: float | None = None,
 ) -> Iterator[int]:
     """Serve the app on a free port; `server` is "production" (taskapi.server) or "uvicorn"."""
-    from taskapi.core.config import Settings
-    from taskapi.server import command as server_command
-
     port = _free_port()
     if server == "production":
-        settings = (
-            Settings(header_timeout_seconds=header_timeout_seconds)
-            if header_timeout_seconds is not None
-            else None
-        )
-        command = server_command(host=HOST, port=port, settings=settings, log_level="warning")
+        # The production server definition; its options come from the environment below.
+        command = [sys.executable, "-m", "taskapi.server", "--host", HOST, "--port", str(port)]
+        command += ["--no-access-log"]
     else:
         command = [sys.executable, "-m", "uvicorn", "taskapi.main:create_app", "--factory"]
         command += ["--host", HOST, "--port", str(port), "--no-access-log"]
@@ -229,6 +223,11 @@ def running_server(
         # Budgets far above what a throughput scenario sends: the limiter runs, never refuses.
         "TASKAPI_RATE_LIMIT_USER": "100000000/minute",
         "TASKAPI_RATE_LIMIT_REGISTER": "100000/minute",
+        **(
+            {"TASKAPI_HEADER_TIMEOUT_SECONDS": str(header_timeout_seconds)}
+            if header_timeout_seconds is not None
+            else {}
+        ),
         **(environment or {}),
     }
 

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from taskapi.core.config import Settings
 from tests.support_db import migrate_sqlite_template
 from tests.support_redis import RedisServer
 from tests.support_server import live_server, server_environment
@@ -39,8 +38,10 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def server(sqlite_url: str) -> Iterator[tuple[str, int]]:
-    settings = Settings(header_timeout_seconds=HEADER_TIMEOUT_SECONDS)
-    with live_server(sqlite_url, settings=settings) as base_url:
+    environment = server_environment(
+        sqlite_url, TASKAPI_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT_SECONDS)
+    )
+    with live_server(sqlite_url, environment) as base_url:
         address = urlsplit(base_url)
         assert address.hostname is not None and address.port is not None
         yield address.hostname, address.port

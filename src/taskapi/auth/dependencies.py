@@ -87,15 +87,6 @@ async def require_hashing_capacity(hasher: PasswordHasherDep) -> None:
     hasher.check_capacity()
 
 
-async def require_hashing_capacity(hasher: PasswordHasherDep) -> None:
-    """503 at once when every password worker and waiting place is taken (a flood).
-
-    First among the sign-in and registration dependencies: a refusal costs no database
-    read and no rate-limit budget.
-    """
-    hasher.check_capacity()
-
-
 async def spend_registration_budget(request: Request, limiter: RateLimiterDep) -> None:
     """Registrations are counted per client address."""
     address = limiter.client_address(request.scope)
