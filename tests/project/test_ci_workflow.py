@@ -137,6 +137,8 @@ def test_postgresql_and_redis_are_service_containers_the_tests_use(job: dict[str
     assert "6379:6379" in services["redis"]["ports"]
     assert env["TEST_DATABASE_URL"].startswith("postgresql+asyncpg://postgres@127.0.0.1:5432/")
     assert env["TASKAPI_TEST_REQUIRE_POSTGRES"] == "1"
+    assert env["TEST_REDIS_URL"].startswith("redis://127.0.0.1:6379/")
+    assert env["TASKAPI_TEST_REQUIRE_REDIS"] == "1"
     assert env["CI"] == "true"
 
 
