@@ -5,16 +5,21 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Executable, text
 
 from taskapi.core.config import Settings
 from taskapi.main import create_app
+from taskapi.users.repository import UserRepository
+from taskapi.users.service import promote_to_admin
 from tests.support_db import (
     REQUIRE_POSTGRES,
     PostgresServer,
@@ -23,6 +28,7 @@ from tests.support_db import (
     postgres_server,
 )
 from tests.support_limits import GENEROUS_LIMITS
+from tests.support_mail import MailCatcher, smtp_server
 from tests.support_redis import REQUIRE_REDIS, RedisServer
 from tests.support_redis import redis_server as find_redis_server
 
@@ -170,6 +176,8 @@ class SignedInUser:
     email: str
     password: str
     token: str
+    refresh_token: str
+    session_id: uuid.UUID
 
     @property
     def headers(self) -> dict[str, str]:
@@ -177,6 +185,12 @@ class SignedInUser:
 
 
 UserFactory = Callable[..., Awaitable[SignedInUser]]
+
+
+def session_id_of(access_token: str) -> uuid.UUID:
+    """The session an access token belongs to (its `sid` claim), read without verifying."""
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    return uuid.UUID(claims["sid"])
 
 
 @pytest.fixture
@@ -200,6 +214,8 @@ def make_user(client: httpx.AsyncClient) -> UserFactory:
             email=registered.json()["email"],
             password=password,
             token=token.json()["access_token"],
+            refresh_token=token.json()["refresh_token"],
+            session_id=session_id_of(token.json()["access_token"]),
         )
 
     return factory
@@ -223,6 +239,61 @@ def make_task(client: httpx.AsyncClient) -> TaskFactory:
         )
         assert response.status_code == 201, response.text
         return response
+
+    return factory
+
+
+@pytest.fixture
+def make_admin(app: FastAPI, make_user: UserFactory) -> UserFactory:
+    """Register and sign in a user, then make them an admin as the command line does."""
+
+    async def factory(**kwargs: Any) -> SignedInUser:
+        signed_in = await make_user(**kwargs)
+        async with app.state.database.sessionmaker() as session:
+            account = await UserRepository(session).get_account(signed_in.id)
+            assert account is not None
+            await promote_to_admin(session=session, account=account)
+            await session.commit()
+        return signed_in
+
+    return factory
+
+
+@pytest.fixture
+def mail() -> Iterator[MailCatcher]:
+    """A real SMTP server on loopback; see tests/support_mail.py."""
+    with smtp_server() as catcher:
+        yield catcher
+
+
+async def sql(app: FastAPI, statement: str | Executable, **params: Any) -> list[dict[str, Any]]:
+    """Run a statement on the app's database in a transaction of its own; rows as dicts.
+
+    Text is for plain reads; pass SQLAlchemy statements on the tables where column types
+    matter (instants are stored differently on each engine).
+    """
+    executable = text(statement) if isinstance(statement, str) else statement
+    async with app.state.engine.begin() as connection:
+        result = await connection.execute(executable, params)
+        return [dict(row) for row in result.mappings()] if result.returns_rows else []
+
+
+AppClientFactory = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, FastAPI]]]
+
+
+@pytest.fixture
+def make_client(database_url: str) -> AppClientFactory:
+    """A client for an app on this test's database with some settings changed."""
+
+    @asynccontextmanager
+    async def factory(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+        application = create_app(make_settings(database_url, **overrides))
+        transport = httpx.ASGITransport(app=application)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                yield c, application
+        finally:
+            await application.state.database.close()
 
     return factory
 

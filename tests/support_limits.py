@@ -13,6 +13,7 @@ GENEROUS_LIMITS: dict[str, Any] = {
     "rate_limit_user": "1000000/minute",
     "rate_limit_register": "1000000/minute",
     "rate_limit_password_reset": "1000000/minute",
+    "rate_limit_refresh": "1000000/minute",
     "rate_limit_sign_in_address": "1000000/minute",
     "rate_limit_sign_in_account": "1000000/minute",
     "rate_limit_chat": "1000000/minute",

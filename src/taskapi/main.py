@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +14,10 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 
+from taskapi.admin.router import router as admin_router
 from taskapi.auth.dependencies import require_hashing_capacity
+from taskapi.auth.password_reset import OUTBOX_KIND as PASSWORD_RESET
+from taskapi.auth.password_reset import reset_handler
 from taskapi.auth.router import router as auth_router
 from taskapi.core.config import Settings
 from taskapi.core.db import Database, open_database
@@ -31,8 +36,11 @@ from taskapi.core.ratelimit import RateLimiter
 from taskapi.core.security import PasswordHasher, TokenService
 from taskapi.docs.router import router as docs_router
 from taskapi.health.router import router as health_router
+from taskapi.mail.mailer import UnconfiguredMailer, build_mailer
+from taskapi.outbox.worker import OutboxWorker
 from taskapi.tasks.pagination import CursorCodec
 from taskapi.tasks.router import router as tasks_router
+from taskapi.users.passwords import PasswordPolicy
 from taskapi.users.router import router as users_router
 
 logger = logging.getLogger("taskapi")
@@ -51,7 +59,7 @@ def load_contract(path: Path) -> dict[str, Any]:
     return contract
 
 
-def _configure_logging(level: str) -> None:
+def configure_logging(level: str) -> None:
     """Give the app's own loggers a handler once; the server (uvicorn) configures its own."""
     install_request_id_logging()
     app_logger = logging.getLogger("taskapi")
@@ -68,14 +76,22 @@ def _configure_logging(level: str) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    database: Database = app.state.database
-    await database.close()
+    # Retries and anything a crashed process left behind; new entries are also drained
+    # right after the response that stored them.
+    outbox = asyncio.create_task(app.state.outbox_worker.run(), name="taskapi-outbox")
+    try:
+        yield
+    finally:
+        outbox.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await outbox
+        database: Database = app.state.database
+        await database.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     if settings.jwt_secret is None:
         logger.warning(
             "TASKAPI_JWT_SECRET is not set: signing with a random per-process secret, so tokens "
@@ -109,13 +125,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         concurrency=settings.password_hash_concurrency,
         queue=settings.password_hash_queue,
     )
+    app.state.password_policy = PasswordPolicy(
+        min_score=settings.password_min_score, concurrency=settings.password_hash_concurrency
+    )
     app.state.token_service = TokenService(settings)
     app.state.rate_limiter = RateLimiter(settings)
+    mailer = build_mailer(settings)
+    if isinstance(mailer, UnconfiguredMailer):
+        logger.warning(
+            "TASKAPI_SMTP_HOST is not set: password-reset mail cannot be sent, and each "
+            "request for one is logged as an error"
+        )
+    app.state.outbox_worker = OutboxWorker(
+        sessionmaker=database.sessionmaker,
+        mailer=mailer,
+        handlers={PASSWORD_RESET: reset_handler(settings)},
+        max_attempts=settings.outbox_max_attempts,
+        retry_base_seconds=settings.outbox_retry_base_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
     app.state.cursor_codec = CursorCodec(settings.signing_secret.encode())
 
     install_problem_handlers(app)
     # Tasks first: the hot reads match on their first try.
-    for router in (tasks_router, auth_router, users_router, health_router):
+    for router in (tasks_router, auth_router, users_router, admin_router, health_router):
         app.include_router(router)
     if settings.docs_enabled:
         app.include_router(docs_router)
@@ -128,7 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
             expose_headers=[
                 "ETag",

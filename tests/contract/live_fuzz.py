@@ -1,24 +1,25 @@
 """`make fuzz`: the Schemathesis CLI against a live server on loopback and a fresh database.
 
 Starts uvicorn on a free 127.0.0.1 port against a temporary migrated SQLite database, waits for
-readiness, signs a user up through the API, and runs `schemathesis run` on the contract file with
-every check, a fixed seed, a bounded budget and the stateful phase. The JUnit report goes to
-var/fuzz/junit.xml. The server is stopped in every case; the exit code is Schemathesis'.
+readiness, and runs `schemathesis run` on the contract file with every check, a fixed seed, a
+bounded budget and the stateful phase. Credentials come per case from the hooks module
+(tests/contract/fuzz_hooks.py: a fresh session, account or administrator per case, see
+fuzz_accounts.py), so fuzzing sign-out or account deletion cannot spoil the cases after it. The
+JUnit report goes to var/fuzz/junit.xml. The server is stopped in every case; the exit code is
+Schemathesis'.
 """
 
 from __future__ import annotations
 
-import secrets
+import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
-
-import httpx
 
 from taskapi.migrations import upgrade
 from tests.contract.conftest import CONTRACT_PATH, REPO_ROOT, SCHEMATHESIS_CONFIG_PATH
+from tests.contract.fuzz_accounts import BASE_URL_VARIABLE, DATABASE_URL_VARIABLE
 from tests.support_server import live_server
 
 JUNIT_PATH = REPO_ROOT / "var" / "fuzz" / "junit.xml"
@@ -26,20 +27,7 @@ SEED = 20261120
 MAX_EXAMPLES = 50
 
 
-def sign_up(base_url: str) -> str:
-    """Register a throwaway user and return its access token."""
-    email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"
-    password = secrets.token_urlsafe(16)
-    with httpx.Client(base_url=base_url, timeout=10) as http:
-        registered = http.post("/api/v1/auth/register", json={"email": email, "password": password})
-        registered.raise_for_status()
-        issued = http.post("/api/v1/auth/token", data={"username": email, "password": password})
-        issued.raise_for_status()
-    token: str = issued.json()["access_token"]
-    return token
-
-
-def schemathesis_command(base_url: str, token: str) -> list[str]:
+def schemathesis_command(base_url: str) -> list[str]:
     binary = Path(sys.executable).with_name("schemathesis")
     return [
         str(binary),
@@ -51,8 +39,6 @@ def schemathesis_command(base_url: str, token: str) -> list[str]:
         base_url,
         "--checks",
         "all",
-        "--header",
-        f"Authorization: Bearer {token}",
         "--phases",
         "examples,coverage,fuzzing,stateful",
         "--seed",
@@ -75,9 +61,14 @@ def main() -> int:
         database_url = f"sqlite+aiosqlite:///{Path(tmp) / 'fuzz.db'}"
         upgrade(database_url)
         with live_server(database_url) as base_url:
-            token = sign_up(base_url)
+            environment = {
+                **os.environ,
+                "SCHEMATHESIS_HOOKS": "tests.contract.fuzz_hooks",
+                BASE_URL_VARIABLE: base_url,
+                DATABASE_URL_VARIABLE: database_url,
+            }
             return subprocess.run(
-                schemathesis_command(base_url, token), cwd=REPO_ROOT, check=False
+                schemathesis_command(base_url), cwd=REPO_ROOT, env=environment, check=False
             ).returncode
 
 

@@ -263,7 +263,9 @@ class TestBearerChallenge:
     async def test_token_of_a_vanished_user_is_invalid_token(
         self, client: httpx.AsyncClient, app: FastAPI
     ) -> None:
-        token = app.state.token_service.issue_access_token(user_id=uuid.uuid4()).token
+        token = app.state.token_service.issue_access_token(
+            user_id=uuid.uuid4(), session_id=uuid.uuid4()
+        ).token
 
         response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
 

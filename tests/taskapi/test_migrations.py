@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from taskapi.migrations import alembic_config, upgrade
 from tests.support_db import REQUIRE_POSTGRES, PostgresServer
 
-APP_TABLES = {"users", "tasks"}
+APP_TABLES = {"users", "tasks", "sessions", "refresh_tokens", "password_reset_tokens", "outbox"}
 
 
 @pytest.fixture
@@ -119,6 +119,50 @@ class TestUpgrade:
             command.check(alembic_config(empty_database_url))
 
 
+@pytest.mark.fr("005-accounts/FR-013")
+class TestAccountsMigration:
+    """0002 adds roles to users that already exist, and loses none of their data."""
+
+    def test_existing_users_become_active_users_and_keep_their_tasks(
+        self, empty_database_url: str
+    ) -> None:
+        upgrade(empty_database_url, "0001")
+        execute(
+            empty_database_url,
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES "
+            "('0f1e2d3c4b5a49788695a4b3c2d1e0f9', 'ada@example.com', 'x', '2026-11-20 09:00:00')",
+        )
+        execute(
+            empty_database_url,
+            "INSERT INTO tasks (id, owner_id, title, status, priority, tags, created_at, "
+            "updated_at, version) VALUES ('5b0f8a8e3c4d4c1e9f6a2d7b8e9f0a1b', "
+            "'0f1e2d3c4b5a49788695a4b3c2d1e0f9', 'Kept', 'todo', 'low', '[]', "
+            "'2026-11-20 09:00:00', '2026-11-20 09:00:00', 1)",
+        )
+
+        upgrade(empty_database_url)
+
+        rows = inspect_database(
+            empty_database_url,
+            lambda inspector: inspector.bind.exec_driver_sql(
+                "SELECT u.email, u.role, u.is_active, t.title FROM users u "
+                "JOIN tasks t ON t.owner_id = u.id"
+            ).all(),
+        )
+        assert [tuple(row) for row in rows] == [("ada@example.com", "user", True, "Kept")]
+
+    def test_a_role_other_than_user_or_admin_is_refused(self, empty_database_url: str) -> None:
+        upgrade(empty_database_url)
+
+        with pytest.raises(Exception, match=r"(?i)check"):
+            execute(
+                empty_database_url,
+                "INSERT INTO users (id, email, password_hash, created_at, role, is_active) "
+                "VALUES ('5d8c1b7a2e3f4a6b9c0d1e2f3a4b5c6d', 'eve@example.com', 'x', "
+                "'2026-11-20 09:00:00', 'root', true)",
+            )
+
+
 @pytest.mark.fr("003-platform/FR-014")
 class TestDowngrade:
     def test_to_base_removes_every_table(self, empty_database_url: str) -> None:
@@ -167,8 +211,36 @@ class TestConstraintNames:
                 "pk": "pk_users",
                 "fk": set(),
                 "uq": {"uq_users_email"},
-                "ck": set(),
+                "ck": {"ck_users_role"},
                 "ix": set(),
+            },
+            "sessions": {
+                "pk": "pk_sessions",
+                "fk": {"fk_sessions_user_id_users"},
+                "uq": set(),
+                "ck": set(),
+                "ix": {"ix_sessions_user_id_last_used_at"},
+            },
+            "refresh_tokens": {
+                "pk": "pk_refresh_tokens",
+                "fk": {"fk_refresh_tokens_session_id_sessions"},
+                "uq": set(),
+                "ck": set(),
+                "ix": {"ix_refresh_tokens_session_id"},
+            },
+            "password_reset_tokens": {
+                "pk": "pk_password_reset_tokens",
+                "fk": {"fk_password_reset_tokens_user_id_users"},
+                "uq": set(),
+                "ck": set(),
+                "ix": {"ix_password_reset_tokens_user_id"},
+            },
+            "outbox": {
+                "pk": "pk_outbox",
+                "fk": set(),
+                "uq": set(),
+                "ck": set(),
+                "ix": {"ix_outbox_next_attempt_at"},
             },
             "tasks": {
                 "pk": "pk_tasks",

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskapi.core.config import Settings
 from taskapi.core.security import InvalidTokenError, TokenService
-from tests.conftest import TEST_JWT_SECRET, SignedInUser
+from tests.conftest import TEST_JWT_SECRET, SignedInUser, UserFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -51,10 +51,16 @@ def craft(
     return f"{signing_input}.{_b64(mac)}"
 
 
-def valid_claims(user_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
+def valid_claims(user: SignedInUser, **changes: Any) -> dict[str, Any]:
+    """The claims of a valid access token for the user's session, with `changes` applied."""
+    return valid_claims_of(user.id, user.session_id, **changes)
+
+
+def valid_claims_of(user_id: uuid.UUID, session_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": str(user_id),
+        "sid": str(session_id),
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=15)).timestamp()),
         "jti": uuid.uuid4().hex,
@@ -91,7 +97,7 @@ class TestIssueToken:
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
         body = response.json()
-        assert set(body) == {"access_token", "token_type", "expires_in"}
+        assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
         assert body["token_type"] == "bearer"
         assert body["expires_in"] == 900
         assert response.headers["cache-control"] == "no-store"
@@ -225,7 +231,7 @@ class TestAccessTokenClaims:
         claims = jwt.decode(user.token, TEST_JWT_SECRET, algorithms=["HS256"], audience="taskapi")
 
         assert jwt.get_unverified_header(user.token)["alg"] == "HS256"
-        assert set(claims) == {"sub", "exp", "iat", "jti", "iss", "aud", "typ"}
+        assert set(claims) == {"sub", "sid", "exp", "iat", "jti", "iss", "aud", "typ"}
         assert claims["sub"] == str(user.id)
         assert claims["exp"] - claims["iat"] == 900
         assert (claims["iss"], claims["aud"], claims["typ"]) == ("taskapi", "taskapi", "access")
@@ -251,7 +257,7 @@ class TestBearerAuthentication:
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
         # The control for the forgeries below: each differs from this token in one respect.
-        headers = {"Authorization": f"Bearer {craft(valid_claims(user.id))}"}
+        headers = {"Authorization": f"Bearer {craft(valid_claims(user))}"}
 
         for route in PROTECTED_ROUTES:
             response = await client.get(route, headers=headers)
@@ -286,7 +292,9 @@ class TestBearerAuthentication:
         self, client: httpx.AsyncClient, user: SignedInUser, settings: Settings
     ) -> None:
         issued = TokenService(settings).issue_access_token(
-            user_id=user.id, now=datetime.now(UTC) - timedelta(minutes=16)
+            user_id=user.id,
+            session_id=user.session_id,
+            now=datetime.now(UTC) - timedelta(minutes=16),
         )
 
         bodies = await assert_refused_everywhere(
@@ -299,7 +307,9 @@ class TestBearerAuthentication:
         self, client: httpx.AsyncClient, user: SignedInUser, settings: Settings
     ) -> None:
         issued = TokenService(settings).issue_access_token(
-            user_id=user.id, now=datetime.now(UTC) - timedelta(minutes=14)
+            user_id=user.id,
+            session_id=user.session_id,
+            now=datetime.now(UTC) - timedelta(minutes=14),
         )
 
         response = await client.get(ME, headers={"Authorization": f"Bearer {issued.token}"})
@@ -310,51 +320,53 @@ class TestBearerAuthentication:
         "forge",
         [
             pytest.param(
-                lambda uid: craft(valid_claims(uid), secret="another-secret-" + "y" * 40),
+                lambda u: craft(valid_claims(u), secret="another-secret-" + "y" * 40),
                 id="signed-with-another-key",
             ),
             pytest.param(
-                lambda uid: craft(valid_claims(uid), header={"alg": "none"}, signed=False),
+                lambda u: craft(valid_claims(u), header={"alg": "none"}, signed=False),
                 id="alg-none-unsigned",
             ),
             pytest.param(
-                lambda uid: craft(valid_claims(uid), header={"alg": "none"}),
+                lambda u: craft(valid_claims(u), header={"alg": "none"}),
                 id="alg-none-with-valid-hs256-signature",
             ),
             pytest.param(
-                lambda uid: craft(valid_claims(uid), header={"alg": "HS512"}, digest="sha512"),
+                lambda u: craft(valid_claims(u), header={"alg": "HS512"}, digest="sha512"),
                 id="hs512-with-the-right-key",
             ),
             pytest.param(
-                lambda uid: craft(valid_claims(uid), header={"alg": "RS256"}),
+                lambda u: craft(valid_claims(u), header={"alg": "RS256"}),
                 id="rs256-header-hmac-signature",
             ),
-            pytest.param(lambda uid: craft(valid_claims(uid, aud="other")), id="wrong-audience"),
-            pytest.param(lambda uid: craft(valid_claims(uid, iss="other")), id="wrong-issuer"),
-            pytest.param(lambda uid: craft(valid_claims(uid, typ="refresh")), id="typ-refresh"),
-            pytest.param(lambda uid: craft(valid_claims(uid, sub="not-a-uuid")), id="sub-no-uuid"),
-            pytest.param(lambda uid: craft(valid_claims(uid, sub=12345)), id="sub-integer"),
+            pytest.param(lambda u: craft(valid_claims(u, aud="other")), id="wrong-audience"),
+            pytest.param(lambda u: craft(valid_claims(u, iss="other")), id="wrong-issuer"),
+            pytest.param(lambda u: craft(valid_claims(u, typ="refresh")), id="typ-refresh"),
+            pytest.param(lambda u: craft(valid_claims(u, sub="not-a-uuid")), id="sub-no-uuid"),
+            pytest.param(lambda u: craft(valid_claims(u, sub=12345)), id="sub-integer"),
+            pytest.param(lambda u: craft(valid_claims(u, sid="not-a-uuid")), id="sid-no-uuid"),
             pytest.param(
-                lambda uid: craft(valid_claims(uid, iat=int(datetime.now(UTC).timestamp()) + 3600)),
+                lambda u: craft(valid_claims(u, sid=str(uuid.uuid4()))), id="sid-of-no-session"
+            ),
+            pytest.param(
+                lambda u: craft(valid_claims(u, iat=int(datetime.now(UTC).timestamp()) + 3600)),
                 id="issued-in-the-future",
             ),
             *(
                 pytest.param(
-                    lambda uid, claim=claim: craft(
-                        {k: v for k, v in valid_claims(uid).items() if k != claim}
+                    lambda u, claim=claim: craft(
+                        {k: v for k, v in valid_claims(u).items() if k != claim}
                     ),
                     id=f"without-{claim}",
                 )
-                for claim in ("sub", "exp", "iat", "jti", "iss", "aud", "typ")
+                for claim in ("sub", "sid", "exp", "iat", "jti", "iss", "aud", "typ")
             ),
         ],
     )
     async def test_forged_or_incomplete_token_is_401(
         self, client: httpx.AsyncClient, user: SignedInUser, forge: Any
     ) -> None:
-        bodies = await assert_refused_everywhere(
-            client, {"Authorization": f"Bearer {forge(user.id)}"}
-        )
+        bodies = await assert_refused_everywhere(client, {"Authorization": f"Bearer {forge(user)}"})
 
         assert all(body["type"] == "urn:taskapi:problem:unauthorized" for body in bodies)
 
@@ -371,14 +383,23 @@ class TestBearerAuthentication:
 
         bodies = await assert_refused_everywhere(client, user.headers)
 
-        assert all("no longer exists" in body["detail"] for body in bodies)
+        assert all("session of this token has ended" in body["detail"] for body in bodies)
 
     async def test_token_for_a_user_who_never_existed_is_401(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
-        await assert_refused_everywhere(
-            client, {"Authorization": f"Bearer {craft(valid_claims(uuid.uuid4()))}"}
-        )
+        # Signed correctly and naming a live session, but not the session's user.
+        forged = craft(valid_claims(user, sub=str(uuid.uuid4())))
+
+        await assert_refused_everywhere(client, {"Authorization": f"Bearer {forged}"})
+
+    async def test_token_naming_another_users_session_is_401(
+        self, client: httpx.AsyncClient, user: SignedInUser, make_user: UserFactory
+    ) -> None:
+        other = await make_user()
+        forged = craft(valid_claims(user, sid=str(other.session_id)))
+
+        await assert_refused_everywhere(client, {"Authorization": f"Bearer {forged}"})
 
 
 async def assert_refused_everywhere(
@@ -405,22 +426,21 @@ class TestVerifiedTokensAreRemembered:
     def test_a_remembered_token_is_refused_once_it_expires(
         self, tokens: TokenService, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        user_id = uuid.uuid4()
-        issued = tokens.issue_access_token(user_id=user_id)
-        assert tokens.user_id_from_access_token(issued.token) == user_id
+        user_id, session_id = uuid.uuid4(), uuid.uuid4()
+        issued = tokens.issue_access_token(user_id=user_id, session_id=session_id)
+        assert tokens.verify_access_token(issued.token).user_id == user_id
 
         later = datetime.now(UTC).timestamp() + 61
         # A fake clock (the machine's own would need a minute): only the expiry check reads it.
         monkeypatch.setattr("taskapi.core.security.time.time", lambda: later)
 
         with pytest.raises(InvalidTokenError, match="expired"):
-            tokens.user_id_from_access_token(issued.token)
+            tokens.verify_access_token(issued.token)
 
     def test_a_refused_token_is_refused_again(self, tokens: TokenService) -> None:
-        forged = jwt.encode(
-            {**valid_claims(uuid.uuid4()), "aud": "other"}, TEST_JWT_SECRET, algorithm="HS256"
-        )
+        claims = {**valid_claims_of(uuid.uuid4(), uuid.uuid4()), "aud": "other"}
+        forged = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
 
         for _ in range(2):
             with pytest.raises(InvalidTokenError):
-                tokens.user_id_from_access_token(forged)
+                tokens.verify_access_token(forged)

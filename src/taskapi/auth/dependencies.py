@@ -1,5 +1,6 @@
-"""Who is calling: the bearer token → its claims (no database), then the caller check, or 401;
-and the budgets callers spend."""
+"""Who is calling: the bearer token → its claims (no database), then the caller check
+(user and live session) or 401; the budgets callers spend; the one guard of the admin
+operations."""
 
 from __future__ import annotations
 
@@ -10,11 +11,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from taskapi.auth.errors import CallerGone, InvalidCredentials, InvalidToken, NotAuthenticated
+from taskapi.auth.errors import (
+    AdminRequired,
+    CallerGone,
+    InvalidCredentials,
+    InvalidToken,
+    NotAuthenticated,
+)
 from taskapi.auth.service import normalise_email
+from taskapi.core.config import Settings
 from taskapi.core.db import ReadPoolDep
 from taskapi.core.ratelimit import RateLimiter
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
+from taskapi.outbox.worker import OutboxWorker
+from taskapi.users.passwords import PasswordPolicy
 from taskapi.users.repository import Caller, CallerClaims, UserReads
 
 # auto_error=False: a missing token must become our 401 problem, not FastAPI's plain 401.
@@ -37,9 +47,27 @@ async def get_rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+async def get_password_policy(request: Request) -> PasswordPolicy:
+    policy: PasswordPolicy = request.app.state.password_policy
+    return policy
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_outbox_worker(request: Request) -> OutboxWorker:
+    worker: OutboxWorker = request.app.state.outbox_worker
+    return worker
+
+
 TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
+PasswordPolicyDep = Annotated[PasswordPolicy, Depends(get_password_policy)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+OutboxWorkerDep = Annotated[OutboxWorker, Depends(get_outbox_worker)]
 
 
 async def get_caller_claims(
@@ -53,9 +81,10 @@ async def get_caller_claims(
     if not token:
         raise NotAuthenticated("Send a bearer access token in the Authorization header.")
     try:
-        claims = CallerClaims(user_id=tokens.user_id_from_access_token(token))
+        verified = tokens.verify_access_token(token)
     except InvalidTokenError as exc:
         raise InvalidToken(str(exc)) from exc
+    claims = CallerClaims(user_id=verified.user_id, session_id=verified.session_id)
     # The API-wide per-user budget, spent here because every authenticated operation starts
     # here: once per request, keyed by the verified subject, before any database work. (Called
     # on the class so the conformance test can follow it to the 429 it raises.)
@@ -93,6 +122,20 @@ async def spend_registration_budget(request: Request, limiter: RateLimiterDep) -
     await limiter.spend(request, limiter.budgets.register, address)
 
 
+async def spend_password_reset_budget(request: Request, limiter: RateLimiterDep) -> None:
+    """Password-reset requests are counted per client address, so nobody can flood a
+    mailbox (or the outbox) with reset mail, whichever addresses they name."""
+    address = limiter.client_address(request.scope)
+    await limiter.spend(request, limiter.budgets.password_reset, address)
+
+
+async def spend_refresh_budget(request: Request, limiter: RateLimiterDep) -> None:
+    """Refresh-token exchanges are counted per client address (the token is the credential,
+    and there is no user to count by before it is checked)."""
+    address = limiter.client_address(request.scope)
+    await limiter.spend(request, limiter.budgets.refresh, address)
+
+
 def account_key(email: str) -> str:
     """How an account is named in the rate-limit store: never the email itself.
 
@@ -124,3 +167,13 @@ async def guard_sign_in(request: Request, limiter: RateLimiterDep) -> AsyncItera
         await limiter.record_failure(limiter.address_failures, address)
         raise
     await limiter.forget_failures(limiter.account_failures, account)
+
+
+async def require_admin(caller: CurrentUser) -> Caller:
+    """The one guard of every admin operation: 403 for anyone whose role is not admin."""
+    if not caller.is_admin:
+        raise AdminRequired(caller.role)
+    return caller
+
+
+AdminCaller = Annotated[Caller, Depends(require_admin)]

@@ -115,14 +115,189 @@ class TokenType(StrEnum):
 
 
 class Token(ContractModel):
+    """
+    An OAuth2 access token response (RFC 6749 §5.1).
+    """
+
     model_config = ConfigDict(
         extra="forbid",
     )
     access_token: Annotated[
         str, Field(description="A signed JWT; send it as `Authorization: Bearer <token>`.")
     ]
+    refresh_token: Annotated[
+        str,
+        Field(
+            description="Opaque; exchange it at `POST /api/v1/auth/refresh` for new tokens. Single use: each\nexchange returns the next one. Keep it secret; it is not a bearer token for the API.\n"
+        ),
+    ]
     token_type: TokenType
     expires_in: Annotated[int, Field(description="Seconds until the token expires.", ge=1)]
+
+
+class Role(StrEnum):
+    """
+    `admin` may use the operations under `/api/v1/admin/`.
+    """
+
+    user = "user"
+    admin = "admin"
+
+
+class RefreshRequest(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    refresh_token: Annotated[
+        str,
+        Field(
+            description="The `refresh_token` of the last token response.",
+            max_length=200,
+            min_length=1,
+        ),
+    ]
+
+
+class Session(ContractModel):
+    """
+    One sign-in of the account, on one device.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID
+    created_at: Annotated[AwareDatetime, Field(description="When the session was signed in.")]
+    last_used_at: Annotated[
+        AwareDatetime,
+        Field(description="When the session last obtained tokens (sign-in or refresh)."),
+    ]
+    expires_at: Annotated[
+        AwareDatetime,
+        Field(description="When the session ends if its refresh token is not used before."),
+    ]
+    user_agent: Annotated[
+        str | None, Field(description="The `User-Agent` that signed in, if it sent one.")
+    ]
+    current: Annotated[
+        bool,
+        Field(description="Whether this is the session of the access token making the request."),
+    ]
+
+
+class SessionList(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    items: list[Session]
+
+
+class PasswordChange(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    current_password: Annotated[str, Field(max_length=128, min_length=1)]
+    new_password: Annotated[
+        str,
+        Field(
+            description="Between 8 and 128 characters. It must not be or contain the email's local part, and\nmust be rated hard enough to guess by a strength estimator (the server says what to\nchange when it is not).\n",
+            max_length=128,
+            min_length=8,
+        ),
+    ]
+
+
+class PasswordResetRequest(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: Annotated[
+        str,
+        Field(
+            description="An email address; compared case-insensitively.",
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$",
+        ),
+    ]
+
+
+class PasswordResetConfirmation(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    token: Annotated[
+        str, Field(description="The token from the emailed link.", max_length=200, min_length=1)
+    ]
+    new_password: Annotated[
+        str,
+        Field(
+            description="Between 8 and 128 characters. It must not be or contain the email's local part, and\nmust be rated hard enough to guess by a strength estimator (the server says what to\nchange when it is not).\n",
+            max_length=128,
+            min_length=8,
+        ),
+    ]
+
+
+class AccountDeletion(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    password: Annotated[
+        str, Field(description="The account's current password.", max_length=128, min_length=1)
+    ]
+
+
+class AdminUser(ContractModel):
+    """
+    An account as administrators see it (never its tasks).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID
+    email: Annotated[
+        str,
+        Field(
+            description="An email address; compared case-insensitively.",
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$",
+        ),
+    ]
+    full_name: Annotated[
+        str | None,
+        Field(
+            description="How the user likes to be addressed.",
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00]*$",
+        ),
+    ]
+    role: Role
+    active: Annotated[bool, Field(description="`false` while the account is suspended.")]
+    created_at: AwareDatetime
+
+
+class AdminUserPage(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    items: list[AdminUser]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; `null` on the last page."),
+    ]
+
+
+class RoleChange(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    role: Role
 
 
 class TaskStatus(StrEnum):
@@ -299,6 +474,18 @@ class ApiV1TasksGetParametersQuery(ContractModel):
     due_before: AwareDatetime | MISSING = MISSING
     due_after: AwareDatetime | MISSING = MISSING
     sort: TaskSort | None = "-created_at"
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[
+        str | MISSING, Field(max_length=2048, min_length=1, pattern="^[A-Za-z0-9_-]+$")
+    ] = MISSING
+
+
+class ApiV1AdminUsersGetParametersQuery(ContractModel):
+    email_prefix: Annotated[
+        str | MISSING, Field(max_length=254, min_length=1, pattern="^[^\\x00]*$")
+    ] = MISSING
+    role: Role | MISSING = MISSING
+    active: bool | MISSING = MISSING
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Annotated[
         str | MISSING, Field(max_length=2048, min_length=1, pattern="^[A-Za-z0-9_-]+$")

@@ -17,6 +17,7 @@ MIN_SECRET_BYTES = 32
 # that forgets TASKAPI_ENV never signs with a value anyone else knows.
 _EPHEMERAL_DEVELOPMENT_SECRET = secrets.token_urlsafe(48)
 _REPO_ROOT = Path(__file__).resolve().parents[3]
+_DAY = 86_400
 
 
 def _default_hash_workers() -> int:
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
     rate_limit_user: str = "600/minute"
     rate_limit_register: str = "10/hour"
     rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate, not a password
+    # Refresh-token exchanges per client address (a client refreshes every 15 minutes).
+    rate_limit_refresh: str = "60/minute"
     rate_limit_sign_in_address: str = "30/minute"
     rate_limit_sign_in_account: str = "10/minute"
     rate_limit_chat: str = "20/minute"
@@ -89,6 +92,35 @@ class Settings(BaseSettings):
     # Proxies (addresses or networks) whose X-Forwarded-For is believed for the client
     # address that per-address budgets count; nobody's by default.
     trusted_proxies: list[str] = []
+
+    # Sessions: a refresh token dies after this long unused, and no session outlives the
+    # absolute limit, however often it refreshes.
+    refresh_idle_ttl_seconds: int = Field(default=30 * _DAY, ge=300)
+    session_absolute_ttl_seconds: int = Field(default=90 * _DAY, ge=300)
+    # Signing in beyond this many live sessions ends the least recently used ones.
+    max_sessions_per_user: int = Field(default=50, ge=1, le=1000)
+
+    # Password policy: the minimum zxcvbn score (0-4) a new password must reach.
+    password_min_score: int = Field(default=3, ge=0, le=4)
+
+    # Password reset: how long an emailed token is valid, and the link it is sent in.
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60, le=_DAY)
+    password_reset_url: str = "http://127.0.0.1:8000/reset-password#token={token}"  # noqa: S105
+
+    # Outgoing mail. Without a host, development and test write messages to the log;
+    # production sends nothing and logs an error for each message instead.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    smtp_sender: str = "Tasks <no-reply@localhost>"
+
+    # The outbox: work done after the response (sending mail), retried with backoff.
+    outbox_poll_seconds: float = Field(default=15.0, gt=0, le=3600)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # The production server (taskapi.server) refuses a request head (request line and
@@ -107,6 +139,7 @@ class Settings(BaseSettings):
         "rate_limit_user",
         "rate_limit_register",
         "rate_limit_password_reset",
+        "rate_limit_refresh",
         "rate_limit_sign_in_address",
         "rate_limit_sign_in_account",
         "rate_limit_chat",
@@ -150,6 +183,17 @@ class Settings(BaseSettings):
         ):
             if url.startswith(prefix):
                 return async_prefix + url.removeprefix(prefix)
+        return url
+
+    @field_validator("password_reset_url")
+    @classmethod
+    def _reset_url_has_a_token_slot(cls, url: str) -> str:
+        if url.count("{token}") != 1 or not url.startswith(("https://", "http://")):
+            msg = (
+                "TASKAPI_PASSWORD_RESET_URL must be an http(s) URL containing {token} exactly "
+                "once, for example https://tasks.example.com/reset-password#token={token}"
+            )
+            raise ValueError(msg)
         return url
 
     @model_validator(mode="after")

@@ -36,7 +36,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from taskapi.core.config import Settings
-from taskapi.core.errors import ServiceUnavailable
+from taskapi.core.errors import DomainError, ServiceUnavailable
 
 logger = logging.getLogger("taskapi.db")
 
@@ -344,6 +344,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with database.sessionmaker() as session:
         try:
             yield session
+        except DomainError as exc:
+            # A refused request normally changes nothing; a few refusals are themselves
+            # recorded (a stolen refresh token revokes its session) and must outlive it.
+            if not exc.keeps_changes:
+                await _rollback_quietly(session)
+                raise
+            await _commit(session)
+            raise
         except _SESSION_UNAVAILABLE as exc:
             await _rollback_quietly(session)
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
@@ -353,12 +361,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            try:
-                await session.commit()
-            except _SESSION_UNAVAILABLE as exc:
-                if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
-                    raise
-                raise DatabaseUnavailable from exc
+            await _commit(session)
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except _SESSION_UNAVAILABLE as exc:
+        if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
+            raise
+        raise DatabaseUnavailable from exc
 
 
 # What SQLAlchemy lets through when the database is unreachable: the driver's socket errors

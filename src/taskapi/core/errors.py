@@ -28,6 +28,9 @@ class DomainError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal server error"
+    # True when the request's writes must be committed although it fails (for example the
+    # revocation of a session whose refresh token was stolen); see core.db.get_session.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -60,6 +63,14 @@ class Unauthorized(DomainError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": self.challenge})
+
+
+class Forbidden(DomainError):
+    """The caller is known, and this is not theirs to do."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
 
 
 class PreconditionFailed(DomainError):

@@ -28,6 +28,8 @@ logger = logging.getLogger("taskapi.request")
 
 # The id of the request being handled, for log records (see install_request_id_logging).
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
+# The address of the client making it (as the server saw it), for security events.
+current_client_address: ContextVar[str | None] = ContextVar("current_client_address", default=None)
 
 REQUEST_ID_HEADER = "x-request-id"
 # Headers that dependencies want on whatever response the request ends with (successes,
@@ -67,6 +69,8 @@ class RequestContextMiddleware:
         state["request_id"] = request_id
         token = current_request_id.set(request_id)
         private = scope["path"].startswith(_API_PREFIX)
+        client = scope.get("client")
+        client_token = current_client_address.set(client[0] if client else None)
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -108,6 +112,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_headers)
         finally:
             current_request_id.reset(token)
+            current_client_address.reset(client_token)
 
 
 def install_request_id_logging() -> None:

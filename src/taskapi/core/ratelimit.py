@@ -62,6 +62,7 @@ class Budgets:
     user: Budget
     register: Budget
     password_reset: Budget
+    refresh: Budget
     sign_in_address: Budget
     sign_in_account: Budget
     chat: Budget
@@ -72,6 +73,7 @@ class Budgets:
             user=Budget.parse("user", settings.rate_limit_user),
             register=Budget.parse("register", settings.rate_limit_register),
             password_reset=Budget.parse("password-reset", settings.rate_limit_password_reset),
+            refresh=Budget.parse("refresh", settings.rate_limit_refresh),
             sign_in_address=Budget.parse("sign-in-address", settings.rate_limit_sign_in_address),
             sign_in_account=Budget.parse("sign-in-account", settings.rate_limit_sign_in_account),
             chat=Budget.parse("chat", settings.rate_limit_chat),

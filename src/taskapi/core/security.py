@@ -1,7 +1,9 @@
-"""Password hashing off the event loop, and short-lived access tokens (HS256 JWT)."""
+"""Password hashing off the event loop, short-lived access tokens (HS256 JWT), opaque tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +22,9 @@ from taskapi.core.errors import ServiceUnavailable
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 _ALGORITHM = "HS256"
-_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "typ"]
+_REQUIRED_CLAIMS = ["sub", "sid", "exp", "iat", "jti", "iss", "aud", "typ"]
+# Opaque tokens (refresh, password reset) carry this many random bytes: 256 bits.
+OPAQUE_TOKEN_BYTES = 32
 _T = TypeVar("_T")
 
 
@@ -93,6 +97,28 @@ class IssuedToken:
     expires_in: int
 
 
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a valid access token says: whose it is and which session it belongs to."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+
+
+def new_opaque_token() -> str:
+    """A URL-safe random token of 256 bits, for refresh and password-reset tokens."""
+    return secrets.token_urlsafe(OPAQUE_TOKEN_BYTES)
+
+
+def hash_opaque_token(token: str) -> str:
+    """What is stored instead of an opaque token: its SHA-256, in hex.
+
+    A fast hash is enough: the token carries 256 random bits, so a stolen hash cannot be
+    reversed by guessing, unlike a password.
+    """
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class InvalidTokenError(Exception):
     """The token is missing a claim, expired, wrongly signed, or not an access token."""
 
@@ -104,7 +130,7 @@ VERIFIED_TOKENS_KEPT = 4096
 
 @dataclass(frozen=True, slots=True)
 class _Verified:
-    user_id: uuid.UUID
+    claims: AccessClaims
     expires_at: float
 
 
@@ -121,10 +147,13 @@ class TokenService:
         # in the database on every request.
         self._verified = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
 
-    def issue_access_token(self, *, user_id: uuid.UUID, now: datetime | None = None) -> IssuedToken:
+    def issue_access_token(
+        self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime | None = None
+    ) -> IssuedToken:
         issued_at = now or datetime.now(UTC)
         claims = {
             "sub": str(user_id),
+            "sid": str(session_id),
             "iat": issued_at,
             "exp": issued_at + timedelta(seconds=self._ttl),
             "jti": uuid.uuid4().hex,
@@ -134,11 +163,12 @@ class TokenService:
         }
         return IssuedToken(jwt.encode(claims, self._secret, algorithm=_ALGORITHM), self._ttl)
 
-    def user_id_from_access_token(self, token: str) -> uuid.UUID:
+    def verify_access_token(self, token: str) -> AccessClaims:
+        """The token's user and session, or InvalidTokenError; each token is fully checked once."""
         verified = self._verified(token)
         if verified.expires_at <= time.time():
             raise InvalidTokenError("The access token has expired.")
-        return verified.user_id
+        return verified.claims
 
     def _verify(self, token: str) -> _Verified:
         try:
@@ -157,6 +187,9 @@ class TokenService:
         if claims.get("typ") != ACCESS_TOKEN_TYPE:
             raise InvalidTokenError("The token is not an access token.")
         try:
-            return _Verified(uuid.UUID(str(claims["sub"])), float(claims["exp"]))
+            claims_of_token = AccessClaims(
+                user_id=uuid.UUID(str(claims["sub"])), session_id=uuid.UUID(str(claims["sid"]))
+            )
+            return _Verified(claims_of_token, float(claims["exp"]))
         except ValueError as exc:
             raise InvalidTokenError("The access token is invalid.") from exc

@@ -7,6 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import taskapi.auth.tables
+import taskapi.outbox.tables
 import taskapi.tasks.tables
 import taskapi.users.tables  # noqa: F401 - registers the tables on the metadata
 from taskapi.core.db import create_migration_engine, metadata

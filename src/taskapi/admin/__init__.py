@@ -1,0 +1,1 @@
+"""Account administration: listing, suspending and promoting users (administrators only)."""

@@ -1,0 +1,1 @@
+"""Outgoing mail: SMTP through aiosmtplib, or the log in development and test."""
