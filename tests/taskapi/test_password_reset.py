@@ -104,7 +104,7 @@ class TestRequestReset:
     ) -> None:
         # The request's own work, without the drain that follows the response: one outbox
         # entry each, of the same shape, and nothing looked up or minted for either.
-        async with app.state.sessionmaker() as session:
+        async with app.state.database.sessionmaker() as session:
             for email in (user.email, "nobody@example.com"):
                 await request_password_reset(session=session, email=email)
             await session.commit()
