@@ -233,7 +233,7 @@ class TestCallerCheckIsPartOfTheRead:
         listed = await client.get(TASKS, headers=user.headers)
 
         assert got.status_code == listed.status_code == 401
-        assert "no longer exists" in got.json()["detail"]
+        assert "session of this token has ended" in got.json()["detail"]
 
 
 @pytest.mark.fr("007-read-path/FR-006")
