@@ -161,6 +161,19 @@ class TestRequestReset:
 
         assert len(mail.messages) == 1
 
+    async def test_requests_are_limited_per_client_address(
+        self, make_client: AppClientFactory, user: SignedInUser
+    ) -> None:
+        async with make_client(rate_limit_password_reset="2/hour") as (client, _):
+            answers = [
+                await request_reset(client, email)
+                for email in (user.email, "nobody@example.com", "someone@example.com")
+            ]
+
+        assert [r.status_code for r in answers] == [202, 202, 429]
+        assert answers[2].headers["content-type"] == "application/problem+json"
+        assert int(answers[2].headers["retry-after"]) > 0
+
     async def test_an_invalid_email_is_422(self, client: httpx.AsyncClient) -> None:
         assert (await request_reset(client, "not-an-email")).status_code == 422
 

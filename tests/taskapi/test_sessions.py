@@ -188,6 +188,16 @@ class TestRefreshToken:
         winner = next(r for r in responses if r.status_code == 200).json()
         assert (await refresh(client, winner["refresh_token"])).status_code == 401
 
+    async def test_exchanges_are_limited_per_client_address(
+        self, make_client: AppClientFactory, user: SignedInUser
+    ) -> None:
+        async with make_client(rate_limit_refresh="1/minute") as (client, _):
+            first = await refresh(client, user.refresh_token)
+            second = await refresh(client, first.json()["refresh_token"])
+
+        assert (first.status_code, second.status_code) == (200, 429)
+        assert "refresh" in second.headers["ratelimit-policy"]
+
     async def test_an_unknown_refresh_token_is_401(self, client: httpx.AsyncClient) -> None:
         response = await refresh(client, "x" * 43)
 
