@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from taskapi.admin.router import router as admin_router
 from taskapi.auth.dependencies import require_hashing_capacity
@@ -42,6 +43,10 @@ from taskapi.tasks.pagination import CursorCodec
 from taskapi.tasks.router import router as tasks_router
 from taskapi.users.passwords import PasswordPolicy
 from taskapi.users.router import router as users_router
+
+# TASKAPI_TELEMETRY=false (the default): FastAPI's native OpenTelemetry is switched off
+# entirely, so a request never asks the global providers whether anyone listens.
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 logger = logging.getLogger("taskapi")
 # How long a sign-in or registration refused for a full hashing queue waits for its 503:
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=_lifespan,
+        telemetry=None if settings.telemetry else _NO_TELEMETRY,
     )
     # The contract is the product: serve it as written, never FastAPI's derived schema.
     app.openapi = partial(lambda document: document, contract)  # type: ignore[method-assign]

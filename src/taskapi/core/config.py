@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # Swagger UI at /docs and ReDoc at /redoc: on by default, off in production unless
     # TASKAPI_DOCS=true. /openapi.json is always served: clients and generators need it.
     docs: bool | None = None
+    # FastAPI's native OpenTelemetry (spans, metrics and logs per request, sent to the global
+    # providers). Off unless asked for: when off it costs nothing per request; when on, each
+    # request first asks the global providers whether anyone listens.
+    telemetry: bool = False
 
     @field_validator(
         "rate_limit_user",
