@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -558,6 +559,12 @@ def soak(options: argparse.Namespace) -> dict[str, Any]:
                     f"{json.dumps(result['requests_after_recovery'])}, "
                     f"writes ok: {result['writes']['ok']}"
                 )
+        # The servers' own logs (tracebacks of any 5xx, with request ids) outlive the run.
+        logs = options.output.parent / "soak-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for log in scratch.glob("*.log"):
+            shutil.copyfile(log, logs / log.name)
+        document["server_logs"] = str(logs)
     document["passed"] = document["load"]["passed"] and document["outage"]["passed"]
     return document
 
