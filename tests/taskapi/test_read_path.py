@@ -281,3 +281,45 @@ class TestDatabaseOutage:
 
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.fr("007-read-path/FR-006")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+class TestEveryConnectionBusy:
+    """A saturated pool is a 503 problem with Retry-After, never a 500.
+
+    PostgreSQL only: the pool's size and timeout are settings there; SQLite's embedded pool
+    ends in the same SQLAlchemy pool timeout, which the same handler turns into the same 503.
+    """
+
+    async def test_a_write_waiting_past_the_pool_timeout_is_a_503_problem(
+        self, database_url: str, user: SignedInUser
+    ) -> None:
+        app = create_app(
+            make_settings(
+                database_url, db_pool_size=1, db_max_overflow=0, db_connect_timeout_seconds=0.5
+            )
+        )
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with (
+                httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+                app.state.database.sessionmaker() as holder,
+            ):
+                await holder.execute(text("SELECT 1"))  # holds the pool's only connection
+
+                response = await http.post(TASKS, json={"title": "t"}, headers=user.headers)
+
+                assert response.status_code == 503, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                assert response.headers["retry-after"] == "1"
+                problem = response.json()
+                assert problem["type"] == "urn:taskapi:problem:database-busy"
+                assert "connection" in problem["detail"]
+                await holder.rollback()
+
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                again = await http.post(TASKS, json={"title": "t"}, headers=user.headers)
+            assert again.status_code == 201, again.text
+        finally:
+            await app.state.database.close()

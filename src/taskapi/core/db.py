@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -86,6 +87,19 @@ class DatabaseUnavailable(ServiceUnavailable):
     def __init__(self) -> None:
         super().__init__(
             "The database is not answering; retry in a few seconds.", headers={"Retry-After": "2"}
+        )
+
+
+class DatabaseBusy(ServiceUnavailable):
+    """Every pooled connection stayed in use for the pool timeout: the service is saturated."""
+
+    slug = "database-busy"
+    title = "Database connections busy"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Every database connection is in use by other requests; retry in a second.",
+            headers={"Retry-After": "1"},
         )
 
 
@@ -357,6 +371,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
                 raise
             raise DatabaseUnavailable from exc
+        except PoolTimeout as exc:
+            # No connection was checked out, so there is nothing to roll back on the server.
+            await _rollback_quietly(session)
+            raise DatabaseBusy from exc
         except BaseException:
             await session.rollback()
             raise
