@@ -54,10 +54,15 @@ logger = logging.getLogger("taskapi")
 BUSY_REFUSAL_DELAY_SECONDS = 0.05
 
 
+# libyaml's safe loader when PyYAML was built with it (the wheels are): the same documents as
+# yaml.SafeLoader, about six times faster on the contract, which every app start reads.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_contract(path: Path) -> dict[str, Any]:
     try:
         with path.open(encoding="utf-8") as handle:
-            contract: dict[str, Any] = yaml.safe_load(handle)
+            contract: dict[str, Any] = yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506
     except FileNotFoundError as exc:
         msg = f"the OpenAPI contract was not found at {path}; set TASKAPI_CONTRACT_PATH"
         raise RuntimeError(msg) from exc
