@@ -11,6 +11,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from taskapi.users.errors import LastAdmin
+from taskapi.users.repository import UserRepository
+from taskapi.users.service import ensure_another_active_admin
 from taskapi.users.tables import UserRow
 from tests.conftest import SignedInUser, UserFactory, sql
 
@@ -377,6 +380,32 @@ class TestLastAdmin:
         await suspend(client, first, second.id)
 
         assert (await set_role(client, first, first.id, "user")).status_code == 409
+
+    async def test_a_removal_waits_for_one_in_flight_and_then_sees_it(
+        self, app: FastAPI, make_admin: UserFactory
+    ) -> None:
+        # The HTTP race above may well run one request after the other; this pins the
+        # interleaving down: the second check starts while the first removal is uncommitted.
+        first, second = await make_admin(), await make_admin()
+        sessionmaker = app.state.database.sessionmaker
+
+        async def remove_first() -> None:
+            async with sessionmaker() as other:
+                await ensure_another_active_admin(UserRepository(other), first.id)
+
+        async with sessionmaker() as session:
+            users = UserRepository(session)
+            await ensure_another_active_admin(users, second.id)
+            await users.set_active(second.id, False)
+            racing = asyncio.create_task(remove_first())
+            await asyncio.sleep(0.5)
+            # It waits for the removal in flight (row locks on PostgreSQL, the write lock on
+            # SQLite) instead of counting the second admin who is about to go.
+            assert not racing.done()
+            await session.commit()
+
+        with pytest.raises(LastAdmin):
+            await asyncio.wait_for(racing, timeout=10)
 
     async def test_two_admins_removing_each_other_at_once_leave_one(
         self, app: FastAPI, client: httpx.AsyncClient, make_admin: UserFactory

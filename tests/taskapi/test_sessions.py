@@ -6,15 +6,18 @@ import asyncio
 import hashlib
 import re
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from taskapi.auth.tables import RefreshTokenRow, SessionRow
+from taskapi.core.config import Settings
+from taskapi.core.db import ColumnKind, ReadPool, ReadStatement, Row, get_read_pool
 from tests.conftest import AppClientFactory, SignedInUser, UserFactory, session_id_of, sql
 
 pytestmark = pytest.mark.anyio
@@ -254,6 +257,38 @@ class TestRefreshToken:
             assert len(tokens) == len(sessions) == 1
             assert tokens[0]["expires_at"] == sessions[0]["expires_at"]
 
+    async def test_the_idle_limit_is_a_setting_and_every_refresh_restarts_it(
+        self, make_client: AppClientFactory
+    ) -> None:
+        idle, absolute = 300, 7200
+        async with make_client(
+            refresh_idle_ttl_seconds=idle, session_absolute_ttl_seconds=absolute
+        ) as (client, app):
+            await client.post(
+                "/api/v1/auth/register",
+                json={"email": "ada@example.com", "password": "correct horse battery"},
+            )
+            signed_in = await client.post(
+                TOKEN, data={"username": "ada@example.com", "password": "correct horse battery"}
+            )
+            assert (await refresh(client, signed_in.json()["refresh_token"])).status_code == 200
+
+            t = RefreshTokenRow.__table__.c
+            tokens = await sql(app, select(t.issued_at, t.expires_at).order_by(t.issued_at))
+            s = SessionRow.__table__.c
+            sessions = await sql(app, select(s.created_at, s.expires_at))
+
+        assert len(tokens) == 2
+        assert tokens[0]["issued_at"] < tokens[1]["issued_at"]
+        for token in tokens:
+            assert token["expires_at"] - token["issued_at"] == timedelta(seconds=idle)
+        assert sessions[0]["expires_at"] - sessions[0]["created_at"] == timedelta(seconds=absolute)
+
+    def test_the_limits_default_to_30_days_idle_and_90_days_in_all(self) -> None:
+        fields = Settings.model_fields
+        assert fields["refresh_idle_ttl_seconds"].default == 30 * 24 * 3600
+        assert fields["session_absolute_ttl_seconds"].default == 90 * 24 * 3600
+
     async def test_refreshing_records_when_the_session_was_last_used(
         self, app: FastAPI, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
@@ -275,8 +310,57 @@ class TestRefreshToken:
         assert await sql(app, select(SessionRow.__table__.c.last_used_at)) == before
 
 
+class RecordingReads(ReadPool):
+    """The app's read pool, recording the text of every statement it runs."""
+
+    def __init__(self, inner: ReadPool) -> None:
+        self.engine = inner.engine
+        self._inner = inner
+        self.statements: list[str] = []
+
+    async def fetch(
+        self, statement: ReadStatement, values: Mapping[str, Any], kinds: Sequence[ColumnKind]
+    ) -> list[Row]:
+        self.statements.append(statement.sql)
+        return await self._inner.fetch(statement, values, kinds)
+
+
 @pytest.mark.fr("005-accounts/FR-005")
 class TestLogout:
+    @pytest.mark.parametrize("path", [ME, TASKS])
+    async def test_the_session_is_checked_in_the_one_statement_that_reads_the_caller(
+        self, app: FastAPI, client: httpx.AsyncClient, user: SignedInUser, path: str
+    ) -> None:
+        reads = RecordingReads(app.state.database.reads)
+
+        async def recording() -> ReadPool:
+            return reads
+
+        app.dependency_overrides[get_read_pool] = recording
+        # Statements through the ORM engine too (on SQLite the read pool runs on it as well).
+        engine_statements: list[str] = []
+        event.listen(
+            app.state.engine.sync_engine,
+            "before_cursor_execute",
+            lambda *args: engine_statements.append(args[2]),
+        )
+
+        assert (await client.get(path, headers=user.headers)).status_code == 200
+        await client.post(LOGOUT, headers=user.headers)
+        reads.statements.clear()
+        engine_statements.clear()
+        refused = await client.get(path, headers=user.headers)
+
+        assert refused.status_code == 401
+        # One round trip decided it: the user and the session in the same statement.
+        assert len(reads.statements) == 1, reads.statements
+        assert re.search(r"\bsessions\b", reads.statements[0]), reads.statements[0]
+        assert re.search(r"\busers\b", reads.statements[0]), reads.statements[0]
+        others = [
+            sql for sql in engine_statements if sql not in reads.statements and "BEGIN" not in sql
+        ]
+        assert others == []
+
     async def test_the_access_token_is_refused_on_the_very_next_request(
         self, client: httpx.AsyncClient, user: SignedInUser
     ) -> None:
