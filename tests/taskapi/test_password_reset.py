@@ -329,6 +329,23 @@ class TestDelivery:
             assert (await confirm(client, token.group(1), NEW_PASSWORD)).status_code == 204
             assert await sql(app, select(OUTBOX)) == []
 
+    async def test_production_without_smtp_warns_at_start_and_fails_each_send_loudly(
+        self, make_client: AppClientFactory, user: SignedInUser, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # A reset link in a production log would hand the account to whoever reads the log.
+        with caplog.at_level(logging.INFO):
+            async with make_client(env="production") as (client, app):
+                response = await request_reset(client, user.email)
+                rows = await sql(app, select(OUTBOX.c.attempts, OUTBOX.c.failed_at))
+
+        assert response.status_code == 202
+        assert rows[0]["failed_at"] is not None  # kept for an operator, never retried
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("TASKAPI_SMTP_HOST is not set" in m for m in warnings), warnings
+        errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1 and "TASKAPI_SMTP_HOST" in errors[0], errors
+        assert not any("token=" in r.getMessage() for r in caplog.records)
+
 
 def assert_invalid_token(response: httpx.Response) -> None:
     assert response.status_code == 422, response.text
