@@ -5,10 +5,11 @@ Some operations end the session (or the account) whose token made the call: `log
 such case would turn every later case into a plain 401. So credentials are handed out per case:
 
 * every case signs in afresh (a new session of one shared fuzz user), so nothing a case did to
-  its own session reaches the next one;
-* the operations above get a brand-new account each, so what they change (a password, the whole
-  account) belongs to nobody else; those confirmed with the current password get it in their
-  body, since no generator could guess it;
+  its own session reaches the next one; `deleteSession` stays with that user, so the session
+  ids its link takes from `listSessions` are the caller's own and the deletion succeeds;
+* the operations that change the account itself get a brand-new account each, so what they
+  change (a password, the whole account) belongs to nobody else; those confirmed with the
+  current password get it in their body, since no generator could guess it;
 * the admin operations get a brand-new administrator each, promoted by a root administrator that
   was created with the real command line (`python -m taskapi users create-admin`). Should a case
   suspend or demote the root (it may learn its id from `listUsers`), the command line restores it;
@@ -54,7 +55,9 @@ DATABASE_URL_VARIABLE = "TASKAPI_FUZZ_DATABASE_URL"
 EXAMPLE_EMAIL = "ada@example.com"
 EXAMPLE_PASSWORD = "correct horse battery staple"  # the contract's example password
 PASSWORD = "fuzzing with a strong passphrase"
-SELF_ENDING = frozenset({"logout", "deleteSession", "changePassword", "deleteCurrentUser"})
+# Each gets an account of its own. (`deleteSession` ends only sessions, and every case has a
+# fresh one: it stays with the shared user, whose sessions `listSessions` links to it.)
+SELF_ENDING = frozenset({"logout", "changePassword", "deleteCurrentUser"})
 # The body member in which these operations take the caller's current password.
 PASSWORD_FIELDS = {"changePassword": "current_password", "deleteCurrentUser": "password"}
 ADMIN_ONLY = frozenset({"listUsers", "getUser", "suspendUser", "reactivateUser", "changeUserRole"})
