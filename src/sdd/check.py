@@ -31,6 +31,10 @@ from sdd.records.phr import PHR_NAME, UNROUTED_STAGES, PhrRecord, scan_phrs
 from sdd.records.schema import validate
 from sdd.specs import SPEC_STATUSES, parse_spec_text
 
+# Folders sdd only guessed (a usual place, the default, or [tool.sdd] history, which names
+# both folders at once) may be absent: a project need not keep both kinds of record.
+_GUESSED_SOURCES = ("usual place", "default", "[tool.sdd] history")
+
 _PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
 _INLINE_CODE = re.compile(r"(`+).*?\1")
 _SPEC_FOLDER = re.compile(r"^(\d{3,})-[a-z0-9][a-z0-9-]*$")
@@ -89,6 +93,19 @@ class _Checker:
     def add(self, path: Path | str, line: int, code: str, message: str) -> None:
         where = path if isinstance(path, str) else self.project.relative(path)
         self.report.problems.append(Problem(where, max(line, 1), code, message))
+
+    def named_folders(self) -> None:
+        """A folder someone named must exist, or check would pass having read nothing."""
+        for kind, choice in (("ADR", self.project.adr), ("PHR", self.project.prompts)):
+            if choice.source.startswith(_GUESSED_SOURCES) or choice.path.is_dir():
+                continue
+            shown = self.project.relative(choice.path)
+            self.add(
+                shown,
+                1,
+                "missing-folder",
+                f"the {kind} folder {shown}, named by {choice.source}, does not exist",
+            )
 
     def read(self, path: Path) -> str | None:
         text, why = read_text(path)
@@ -542,6 +559,7 @@ def run_check(project: Project, *, strict: bool | None = None) -> CheckReport:
     """Run every check; the templates in ``.specify/`` are never read as records."""
     checker = _Checker(project, strict=project.strict if strict is None else strict)
     checker.journal()  # before the scans, which finish an interrupted update
+    checker.named_folders()
     checker.phrs()
     checker.adrs()
     checker.contract(checker.specs())

@@ -213,7 +213,8 @@ def _detect_models(root: Path) -> Path | None:
 
 def _adr_dir_file(root: Path) -> str | None:
     try:
-        text = (root / ".adr-dir").read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors start the file with a byte order mark.
+        text = (root / ".adr-dir").read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
     first = text.strip().splitlines()
@@ -222,7 +223,7 @@ def _adr_dir_file(root: Path) -> str | None:
 
 def _log4brains_folder(root: Path) -> str | None:
     try:
-        text = (root / ".log4brains.yml").read_text(encoding="utf-8")
+        text = (root / ".log4brains.yml").read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
     # The project's own adrFolder is the first one; packages list theirs further down.

@@ -92,6 +92,47 @@ class TestAdrFolderOrder:
         assert adr_dir(cli) == ("history/adr", "default history/adr (no ADR folder found)")
 
 
+@pytest.mark.fr("011-sdd-existing-repos/FR-001", "011-sdd-existing-repos/FR-008")
+class TestANamedFolderIsNeverSilentlyEmpty:
+    def test_dot_adr_dir_written_on_windows(self, cli: Cli, bare: Path) -> None:
+        (bare / ".adr-dir").write_bytes(b"\xef\xbb\xbfdoc/adr\r\n")
+        write(bare / "doc/adr/0001-keep-a-log.md", NYGARD)
+        assert adr_dir(cli) == ("doc/adr", ".adr-dir")
+        assert cli("adr", "list", "--json").json()["data"]["count"] == 1
+
+    @pytest.mark.parametrize(
+        ("args", "env", "files", "source"),
+        [
+            (("--adr-dir", "docs/adrs"), {}, {}, "--adr-dir"),
+            ((), {"SDD_ADR_DIR": "docs/adrs"}, {}, "SDD_ADR_DIR"),
+            ((), {}, {".adr-dir": "docs/adrs\n"}, ".adr-dir"),
+            ((), {}, {".log4brains.yml": "project:\n  adrFolder: ./docs/adrs\n"}, "log4brains"),
+            ((), {}, {"pyproject.toml": '[tool.sdd]\nadr = "docs/adrs"\n'}, "[tool.sdd] adr"),
+            (("--prompts-dir", "prompt"), {}, {}, "--prompts-dir"),
+        ],
+    )
+    def test_check_fails_when_the_named_folder_does_not_exist(
+        self,
+        cli: Cli,
+        bare: Path,
+        args: tuple[str, ...],
+        env: dict[str, str],
+        files: dict[str, str],
+        source: str,
+    ) -> None:
+        write(bare / "docs/adr/0001-keep-a-log.md", NYGARD)
+        for name, text in files.items():
+            write(bare / name, text)
+        result = cli("check", "--json", *args, env=env)
+        assert result.exit_code == 1, result.stdout
+        problems = result.json()["problems"]
+        assert [problem["code"] for problem in problems] == ["missing-folder"]
+        assert source in problems[0]["message"]
+
+    def test_folders_sdd_only_guessed_may_be_absent(self, cli: Cli, bare: Path) -> None:
+        assert cli("check").exit_code == 0
+
+
 @pytest.mark.fr("011-sdd-existing-repos/FR-001")
 class TestPromptsFolder:
     def test_flag_environment_and_default(self, cli: Cli, bare: Path) -> None:

@@ -76,6 +76,54 @@ def test_link_type_supersedes_also_sets_the_status(cli: Cli, repo: Path) -> None
     assert cli("adr", "show", "1", "--json").json()["data"]["record"]["status"] == "superseded"
 
 
+def as_windows_files(folder: Path) -> list[Path]:
+    """Rewrite every Markdown file under ``folder`` with CRLF line endings and a UTF-8 BOM."""
+    paths = sorted(folder.rglob("*.md"))
+    for path in paths:
+        text = path.read_bytes().decode("utf-8").replace("\r\n", "\n")
+        path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    return paths
+
+
+@pytest.mark.fr("011-sdd-existing-repos/FR-007", "011-sdd-existing-repos/FR-009")
+@pytest.mark.parametrize(
+    ("name", "folder", "commands"),
+    [
+        (
+            "adr-tools",
+            "docs/architecture/decisions",
+            [
+                ("adr", "link", "3", "1", "--type", "clarifies"),
+                ("adr", "supersede", "1", "--by", "5"),
+            ],
+        ),
+        (
+            "speckit-plus",
+            "history/adr",
+            [("adr", "accept", "2"), ("adr", "link", "2", "1", "--type", "amends")],
+        ),
+    ],
+)
+def test_edits_keep_a_files_line_endings_and_byte_order_mark(
+    cli: Cli,
+    copy_of: Callable[[str], Path],
+    name: str,
+    folder: str,
+    commands: list[tuple[str, ...]],
+) -> None:
+    paths = as_windows_files(copy_of(name) / folder)
+    before = {path: path.read_bytes() for path in paths}
+    for command in commands:
+        assert cli(*command).exit_code == 0
+    changed = [path for path in paths if path.read_bytes() != before[path]]
+    assert len(changed) >= 2
+    for path in changed:
+        data = path.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), path.name
+        assert data.count(b"\n") == data.count(b"\r\n"), path.name
+    assert cli("check").exit_code == 0
+
+
 @pytest.mark.fr("011-sdd-existing-repos/FR-008")
 def test_a_one_sided_link_is_reported(cli: Cli, copy_of: Callable[[str], Path]) -> None:
     root = copy_of("adr-tools")

@@ -22,6 +22,7 @@ from sdd.errors import SddError
 from sdd.records.ids import ensure_state_dir, temporary_sibling, write_file
 
 JOURNAL_NAME = "adr-journal.json"
+BYTE_ORDER_MARK = "\ufeff"
 LOCK_NAME = "adr.lock"
 LOCK_TIMEOUT_SECONDS = 10.0
 STALE_LOCK_SECONDS = 60.0
@@ -81,6 +82,24 @@ def _stored(path: Path, root: Path) -> str:
         return path.resolve().as_posix()
 
 
+def in_the_files_own_style(path: Path, text: str) -> str:
+    """``text`` with the line endings and byte order mark that the file at ``path`` has now.
+
+    Records are read with their bytes intact, so an edit of a CRLF file holds both kinds of
+    line ending; a file written on Windows keeps CRLF (and its BOM) after sdd edits it.
+    """
+    try:
+        current = path.read_bytes()
+    except FileNotFoundError:
+        return text
+    text = text.removeprefix(BYTE_ORDER_MARK).replace("\r\n", "\n")
+    if current.count(b"\r\n") * 2 > current.count(b"\n"):
+        text = text.replace("\n", "\r\n")
+    if current.startswith(BYTE_ORDER_MARK.encode("utf-8")):
+        text = BYTE_ORDER_MARK + text
+    return text
+
+
 def write_together(updates: list[tuple[Path, str]], *, root: Path, state_dir: Path) -> None:
     """Replace or create every ``(path, text)`` in ``updates`` as one journaled step."""
     ensure_state_dir(state_dir)
@@ -89,7 +108,7 @@ def write_together(updates: list[tuple[Path, str]], *, root: Path, state_dir: Pa
         for path, text in updates:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = temporary_sibling(path, "sdd-pending")
-            write_file(temporary, text)
+            write_file(temporary, in_the_files_own_style(path, text))
             renames.append((_stored(temporary, root), _stored(path, root)))
         journal = state_dir / JOURNAL_NAME
         staged = temporary_sibling(journal)
