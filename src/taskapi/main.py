@@ -89,7 +89,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await outbox
         database: Database = app.state.database
         await database.close()
-        app.state.password_hasher.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -486,3 +486,23 @@ class TestHashingPriority:
         assert response.status_code == 401
         assert hasher.verifications == 1
         assert [thread_niceness(tid) for tid in hasher.worker_thread_ids] == [7]
+
+
+@pytest.mark.fr("008-abuse-resistance/FR-008")
+class TestWorkers:
+    async def test_outlive_a_finished_lifespan(self, database_url: str) -> None:
+        """One app may run its lifespan more than once (a test client per test)."""
+        application = create_app(make_settings(database_url))
+        for _ in range(2):
+            async with application.router.lifespan_context(application):
+                pass
+        transport = httpx.ASGITransport(app=application)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.post(
+                    TOKEN, data={"username": "nobody@example.com", "password": PASSWORD}
+                )
+        finally:
+            await application.state.database.close()
+
+        assert response.status_code == 401

@@ -85,6 +85,8 @@ class PasswordHasher:
         self.niceness = niceness
         # The native ids of the worker threads, as they start (the tests read their priority).
         self.worker_thread_ids: list[int] = []
+        # Idle workers cost nothing and end with the hasher; they are never shut down, since
+        # one app may run its lifespan more than once (a test client per test).
         self._executor = ThreadPoolExecutor(
             max_workers=concurrency,
             thread_name_prefix="taskapi-hashing",
@@ -116,10 +118,6 @@ class PasswordHasher:
         """
         if self._admitted >= self._capacity:
             raise HashingBusy
-
-    def close(self) -> None:
-        """Let the workers end once the hashes already asked for are done."""
-        self._executor.shutdown(wait=False)
 
     async def _in_worker(self, work: Callable[[], _T]) -> _T:
         """Run `work` on a hashing worker, or refuse at once when the waiting room is full.
