@@ -49,9 +49,6 @@ from taskapi.users.router import router as users_router
 _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 logger = logging.getLogger("taskapi")
-# How long a sign-in or registration refused for a full hashing queue waits for its 503:
-# long enough that a flood cannot turn refusals into a storm, short enough to be "at once".
-BUSY_REFUSAL_DELAY_SECONDS = 0.05
 
 
 # libyaml's safe loader when PyYAML was built with it (the wheels are): the same documents as
@@ -135,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         memory_cost_kib=settings.argon2_memory_cost_kib,
         concurrency=settings.password_hash_concurrency,
         queue=settings.password_hash_queue,
+        niceness=settings.password_hash_niceness,
     )
     app.state.password_policy = PasswordPolicy(
         min_score=settings.password_min_score, concurrency=settings.password_hash_concurrency
@@ -187,7 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         EarlyRefusalMiddleware,
         operations=routes_declaring(app.routes, require_hashing_capacity),
         check=app.state.password_hasher.check_capacity,
-        delay_seconds=BUSY_REFUSAL_DELAY_SECONDS,
+        delay_seconds=settings.password_busy_refusal_delay_seconds,
     )
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from types import FrameType
 
 import anyio
@@ -358,6 +359,8 @@ class TestBusyAnswers:
                 argon2_memory_cost_kib=fields["argon2_memory_cost_kib"].default,
                 password_hash_concurrency=1,
                 password_hash_queue=0,
+                # Shorter than one verify: the refusal must come while the first still hashes.
+                password_busy_refusal_delay_seconds=0.01,
             )
         )
         transport = httpx.ASGITransport(app=application)
@@ -427,3 +430,79 @@ class TestBusyAnswers:
 
         assert [r.status_code for r in answers] == [503, 503]
         assert all(r.headers["retry-after"] == "1" for r in answers)
+
+
+def thread_niceness(native_id: int) -> int:
+    """A thread's nice value as the kernel reports it (field 19 of /proc/self/task/N/stat)."""
+    stat = Path(f"/proc/self/task/{native_id}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+def native_ids(python_idents: set[int]) -> set[int]:
+    return {t.native_id for t in threading.enumerate() if t.ident in python_idents and t.native_id}
+
+
+@pytest.mark.fr("008-abuse-resistance/FR-008")
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have their own nice value on Linux")
+class TestHashingPriority:
+    """Argon2 runs on threads the OS schedules after everything else (nice 19 by default)."""
+
+    async def test_the_threads_that_hash_run_at_the_lowest_priority(self) -> None:
+        hasher = production_hasher(concurrency=2)
+        own = thread_niceness(threading.get_native_id())
+
+        with watch_argon2() as watch:
+            async with anyio.create_task_group() as tasks:
+                for _ in range(2):
+                    tasks.start_soon(hasher.verify, "not the password", None)
+
+        hashing = native_ids(watch.threads)
+        assert hashing, "no thread was seen running Argon2"
+        assert {thread_niceness(tid) for tid in hashing} == {19}
+        assert thread_niceness(threading.get_native_id()) == own  # the event loop's is untouched
+
+    async def test_a_niceness_of_zero_hashes_at_the_callers_priority(self) -> None:
+        hasher = PasswordHasher(
+            time_cost=1, memory_cost_kib=1024, concurrency=1, queue=0, niceness=0
+        )
+        own = thread_niceness(threading.get_native_id())
+
+        await hasher.hash(PASSWORD)
+
+        assert [thread_niceness(tid) for tid in hasher.worker_thread_ids] == [own]
+
+    async def test_the_app_hashes_at_the_configured_niceness(self, database_url: str) -> None:
+        application = create_app(make_settings(database_url, password_hash_niceness=7))
+        transport = httpx.ASGITransport(app=application)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.post(
+                    TOKEN, data={"username": "nobody@example.com", "password": PASSWORD}
+                )
+        finally:
+            await application.state.engine.dispose()
+        hasher: PasswordHasher = application.state.password_hasher
+
+        assert response.status_code == 401
+        assert hasher.verifications == 1
+        assert [thread_niceness(tid) for tid in hasher.worker_thread_ids] == [7]
+
+
+@pytest.mark.fr("008-abuse-resistance/FR-008")
+class TestWorkers:
+    async def test_outlive_a_finished_lifespan(self, database_url: str) -> None:
+        """One app may run its lifespan more than once (a test client per test)."""
+        application = create_app(make_settings(database_url))
+        for _ in range(2):
+            async with application.router.lifespan_context(application):
+                pass
+        transport = httpx.ASGITransport(app=application)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.post(
+                    TOKEN, data={"username": "nobody@example.com", "password": PASSWORD}
+                )
+        finally:
+            await application.state.database.close()
+
+        assert response.status_code == 401

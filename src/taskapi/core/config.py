@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     # The default leaves one core to the event loop: Argon2 on every core starves all routes.
     password_hash_concurrency: int = Field(default_factory=_default_hash_workers, ge=1)
     password_hash_queue: int = Field(default=8, ge=0)
+    # The nice value of the hashing threads (Linux, per thread): at 19 the event loop always
+    # gets the CPU first, and hashing gets what is left. 0 hashes at normal priority.
+    password_hash_niceness: int = Field(default=19, ge=0, le=19)
+    # How long a sign-in or registration refused for a full waiting room waits for its 503:
+    # a client that retries as soon as it is refused (a flood) is held to one attempt per
+    # delay per connection, so refusals cannot take the CPU that hashing and reads need.
+    password_busy_refusal_delay_seconds: float = Field(default=0.25, ge=0, le=5)
 
     # Rate limits (limits' notation: "600/minute", "10/hour", "5 per 30 seconds").
     # Counts live in this process unless a Redis URL is given, which every instance shares.

@@ -17,7 +17,7 @@ import ipaddress
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from limits import parse as parse_rate
@@ -43,16 +43,17 @@ class Budget:
     name: str
     amount: int
     window_seconds: int
+    # This budget as a member of RateLimit-Policy, written once: every response sends it.
+    policy: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        policy = f'"{self.name}";q={self.amount};w={self.window_seconds}'
+        object.__setattr__(self, "policy", policy)
 
     @classmethod
     def parse(cls, name: str, rate: str) -> Budget:
         item = parse_rate(rate)
         return cls(name=name, amount=item.amount, window_seconds=item.get_expiry())
-
-    @property
-    def policy(self) -> str:
-        """This budget as a member of RateLimit-Policy."""
-        return f'"{self.name}";q={self.amount};w={self.window_seconds}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,21 @@ class ProcessStorage(Storage):
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return ValueError
 
+    def hit(self, key: str, expiry: int, now: float) -> tuple[int, float]:
+        """Count one request against `key` at `now`: (the window's count, when it ends).
+
+        The synchronous form of `incr` + `get_expiry` that `RateLimiter.spend` uses on the
+        hot path: one lookup, no coroutine.
+        """
+        counter = self._counters.get(key)
+        if counter is None or counter[1] <= now:
+            if len(self._counters) >= self._sweep_at:
+                self._sweep(now)
+            counter = [0, now + expiry]
+            self._counters[key] = counter
+        counter[0] += 1
+        return int(counter[0]), counter[1]
+
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
         counter = self._counters.get(key)
@@ -208,6 +224,7 @@ class RateLimiter:
             memory_seconds=settings.sign_in_failure_window_seconds,
         )
         self.storage = storage if storage is not None else create_storage(settings)
+        self._in_process = self.storage if isinstance(self.storage, ProcessStorage) else None
         self._trusted_proxies = [
             ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies
         ]
@@ -225,14 +242,18 @@ class RateLimiter:
         if not self.enabled:
             return
         key = f"{budget.name}/{subject}"
-        try:
-            used = await self.storage.incr(key, budget.window_seconds)
-            reset_at = await self.storage.get_expiry(key)
-        except StorageError as exc:
-            self._warn(exc)
-            return
+        now = time.time()
+        if self._in_process is not None:  # the default store: one lookup, no awaits
+            used, reset_at = self._in_process.hit(key, budget.window_seconds, now)
+        else:
+            try:
+                used = await self.storage.incr(key, budget.window_seconds)
+                reset_at = await self.storage.get_expiry(key)
+            except StorageError as exc:
+                self._warn(exc)
+                return
         remaining = max(0, budget.amount - used)
-        reset_in = max(1, math.ceil(reset_at - time.time()))
+        reset_in = max(1, math.ceil(reset_at - now))
         if advertise:
             _add_fields(request.scope, budget, remaining, reset_in)
         if used > budget.amount:
@@ -322,11 +343,12 @@ class RateLimiter:
 def _add_fields(scope: Scope, budget: Budget, remaining: int, reset_in: int) -> None:
     """Add this budget to the RateLimit fields the request's response will carry."""
     state: dict[str, Any] = scope.setdefault("state", {})
-    headers: dict[str, str] = state.setdefault(RESPONSE_HEADERS_STATE, {})
-    for name, member in (
-        ("RateLimit-Policy", budget.policy),
-        ("RateLimit", f'"{budget.name}";r={remaining};t={reset_in}'),
-    ):
+    headers: dict[str, str] | None = state.get(RESPONSE_HEADERS_STATE)
+    fields = f'"{budget.name}";r={remaining};t={reset_in}'
+    if headers is None:
+        state[RESPONSE_HEADERS_STATE] = {"RateLimit-Policy": budget.policy, "RateLimit": fields}
+        return
+    for name, member in (("RateLimit-Policy", budget.policy), ("RateLimit", fields)):
         headers[name] = f"{headers[name]}, {member}" if name in headers else member
 
 

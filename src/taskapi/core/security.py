@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import os
 import secrets
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import TypeVar
 
-import anyio
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -26,6 +31,7 @@ _REQUIRED_CLAIMS = ["sub", "sid", "exp", "iat", "jti", "iss", "aud", "typ"]
 # Opaque tokens (refresh, password reset) carry this many random bytes: 256 bits.
 OPAQUE_TOKEN_BYTES = 32
 _T = TypeVar("_T")
+logger = logging.getLogger("taskapi.security")
 
 
 class HashingBusy(ServiceUnavailable):
@@ -39,21 +45,53 @@ class HashingBusy(ServiceUnavailable):
         )
 
 
+def lower_thread_priority(niceness: int) -> None:
+    """Give the calling OS thread the nice value `niceness` (Linux: nice is per thread).
+
+    Raising one's own nice value needs no privilege. Where threads have no nice value of
+    their own (not Linux), nothing changes: lowering the whole process would slow the event
+    loop too.
+    """
+    if niceness <= 0 or sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError as exc:  # a sandbox that forbids it: hash at normal priority
+        logger.warning("could not lower the password-hashing thread's priority (%s)", exc)
+
+
 class PasswordHasher:
-    """Argon2id in worker threads: at most `concurrency` at once, at most `queue` waiting.
+    """Argon2id on its own worker threads: `concurrency` of them, at most `queue` waiting.
 
     One verify costs about 165 ms of CPU at the default cost; running it on the event loop
     would stall every other request, and running unbounded numbers at once lets a login
-    flood starve the thread pool. Past the waiting room, a request is refused at once
-    (HashingBusy, 503) instead of waiting seconds behind a flood: the check costs no thread
-    and no await, so refusing is far cheaper than hashing.
+    flood starve the machine. The workers run at nice `niceness` (19 by default), so the
+    operating system gives the event loop, and every other route, the CPU first whenever
+    both want it, while hashing still gets every cycle nothing else needs. Past the waiting
+    room, a request is refused at once (HashingBusy, 503) instead of waiting seconds behind
+    a flood: the check costs no thread and no await, so refusing is far cheaper than hashing.
     """
 
     def __init__(
-        self, *, time_cost: int, memory_cost_kib: int, concurrency: int, queue: int
+        self,
+        *,
+        time_cost: int,
+        memory_cost_kib: int,
+        concurrency: int,
+        queue: int,
+        niceness: int = 19,
     ) -> None:
         self._hash = PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_cost_kib),))
-        self._limiter = anyio.CapacityLimiter(concurrency)
+        self.niceness = niceness
+        # The native ids of the worker threads, as they start (the tests read their priority).
+        self.worker_thread_ids: list[int] = []
+        # Idle workers cost nothing and end with the hasher; they are never shut down, since
+        # one app may run its lifespan more than once (a test client per test).
+        self._executor = ThreadPoolExecutor(
+            max_workers=concurrency,
+            thread_name_prefix="taskapi-hashing",
+            initializer=self._start_worker,
+        )
         self._capacity = concurrency + queue
         self._admitted = 0
         # Made once at start-up, before any request, so that every sign-in for an unknown
@@ -82,13 +120,27 @@ class PasswordHasher:
             raise HashingBusy
 
     async def _in_worker(self, work: Callable[[], _T]) -> _T:
-        """Run `work` on a hashing worker, or refuse at once when the waiting room is full."""
+        """Run `work` on a hashing worker, or refuse at once when the waiting room is full.
+
+        A place is given back when the work ends, not when the caller stops waiting: a
+        request cancelled mid-hash (its client gone) still holds a worker until then.
+        """
         self.check_capacity()
         self._admitted += 1
         try:
-            return await anyio.to_thread.run_sync(work, limiter=self._limiter)
-        finally:
+            done = asyncio.wrap_future(self._executor.submit(work))
+        except BaseException:
             self._admitted -= 1
+            raise
+        done.add_done_callback(self._give_back)
+        return await asyncio.shield(done)
+
+    def _give_back(self, _done: object) -> None:
+        self._admitted -= 1
+
+    def _start_worker(self) -> None:
+        lower_thread_priority(self.niceness)
+        self.worker_thread_ids.append(threading.get_native_id())
 
 
 @dataclass(frozen=True, slots=True)
