@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
 
+    # Chat tools (and MCP): the longest tool result, as JSON text, that an assistant or an
+    # MCP client receives; a longer one is cut down and marked as truncated.
+    chat_tool_result_max_chars: int = Field(default=4000, ge=500, le=100_000)
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # The production server (taskapi.server) refuses a request head (request line and
     # headers) larger than this with 431, and closes a connection that has not sent a
