@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
 
+    # Chat assistants: "builtin" is the offline command interpreter (no network, no key);
+    # "openai" talks to OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp)
+    # through the official SDK. The timeout bounds each model request of a turn (a 504).
+    chat_provider: Literal["builtin", "openai"] = "builtin"
+    chat_openai_base_url: str = "https://api.openai.com/v1"
+    chat_openai_model: str | None = Field(default=None, min_length=1, max_length=200)
+    chat_openai_api_key: SecretStr | None = None
+    chat_openai_stream: bool = True
+    chat_provider_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
     # Chat tools (and MCP): the longest tool result, as JSON text, that an assistant or an
     # MCP client receives; a longer one is cut down and marked as truncated.
     chat_tool_result_max_chars: int = Field(default=4000, ge=500, le=100_000)
@@ -203,6 +213,36 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg)
         return url
+
+    @field_validator("chat_openai_base_url")
+    @classmethod
+    def _http_base_url(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            msg = "must be an http(s) URL, for example http://127.0.0.1:11434/v1 for Ollama"
+            raise ValueError(msg)
+        return url
+
+    @model_validator(mode="after")
+    def _openai_provider_is_configured(self) -> Settings:
+        """The openai provider needs a model and a key; servers that ignore keys take any."""
+        if self.chat_provider != "openai":
+            return self
+        key = self.chat_openai_api_key
+        missing = [
+            name
+            for name, absent in (
+                ("TASKAPI_CHAT_OPENAI_MODEL", self.chat_openai_model is None),
+                ("TASKAPI_CHAT_OPENAI_API_KEY", key is None or not key.get_secret_value()),
+            )
+            if absent
+        ]
+        if missing:
+            msg = (
+                f"TASKAPI_CHAT_PROVIDER=openai needs {' and '.join(missing)} (a server that "
+                "ignores keys, such as Ollama, accepts any non-empty key)"
+            )
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
