@@ -110,6 +110,7 @@ class Extracted:
     due: date | None = None
     priority: str | None = None
     tags: tuple[str, ...] = ()
+    not_a_date: str | None = None  # an ISO-looking date that is not one (2026-02-30)
 
 
 def _cut(text: str, match: re.Match[str]) -> str:
@@ -158,11 +159,13 @@ def _due_from(match: re.Match[str], today: date) -> date | None:  # noqa: PLR091
 def extract(text: str, *, today: date, dates: bool = True) -> Extracted:
     """Take due phrases, priority and tags out of `text` (matched without regard to case)."""
     due: date | None = None
+    not_a_date = None
     if dates:
         for pattern in (_ISO_DATE, _RELATIVE_DAY, _NEXT_PERIOD, _IN_PERIOD, _WEEKDAY_DUE):
             match = pattern.search(text)
             if match:
                 due = _due_from(match, today)
+                not_a_date = match.group("iso") if due is None else None
                 text = _cut(text, match)
                 break
     priority = None
@@ -182,7 +185,7 @@ def extract(text: str, *, today: date, dates: bool = True) -> Extracted:
         tags.insert(0, match.group("tag"))
         text = _cut(text, match)
     unique = tuple(dict.fromkeys(t.lower()[:MAX_TAG_LENGTH] for t in tags))
-    return Extracted(rest=_tidy(text), due=due, priority=priority, tags=unique)
+    return Extracted(_tidy(text), due, priority, unique, not_a_date)
 
 
 # --- Commands ----------------------------------------------------------------------------
@@ -369,6 +372,8 @@ def _parse_add(rest: str, *, today: date) -> Command:
         title = found.rest
     if not title:
         return Help(note="What should the task be called? For example: add 'buy milk' tomorrow.")
+    if found.not_a_date:
+        return Help(note=f"{found.not_a_date} is not a date; write dates like 2026-12-31.")
     return Add(title=title, due=found.due, priority=found.priority, tags=found.tags)
 
 
