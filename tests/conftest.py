@@ -29,6 +29,7 @@ from tests.support_db import (
 )
 from tests.support_limits import GENEROUS_LIMITS
 from tests.support_mail import MailCatcher, smtp_server
+from tests.support_openai import ScriptedProvider, scripted_openai_server
 from tests.support_redis import REQUIRE_REDIS, RedisServer
 from tests.support_redis import redis_server as find_redis_server
 
@@ -264,6 +265,13 @@ def mail() -> Iterator[MailCatcher]:
     """A real SMTP server on loopback; see tests/support_mail.py."""
     with smtp_server() as catcher:
         yield catcher
+
+
+@pytest.fixture
+def openai_server() -> Iterator[ScriptedProvider]:
+    """A scripted OpenAI-compatible server on loopback; see tests/support_openai.py."""
+    with scripted_openai_server() as server:
+        yield server
 
 
 async def sql(app: FastAPI, statement: str | Executable, **params: Any) -> list[dict[str, Any]]:
