@@ -100,6 +100,17 @@ class Settings(BaseSettings):
     # Signing in beyond this many live sessions ends the least recently used ones.
     max_sessions_per_user: int = Field(default=50, ge=1, le=1000)
 
+    # Chat turns: how much of a conversation's history a turn reads (the most recent messages,
+    # at most this many and this many characters), how many rounds of tool calls the
+    # assistant may make, the longest message accepted (the contract's bound is 4000; this
+    # may only lower it), and how long a turn's lease on its conversation lasts before
+    # another instance may take it over (a crashed instance's turn).
+    chat_history_messages: int = Field(default=20, ge=0, le=1000)
+    chat_history_chars: int = Field(default=16_000, ge=0, le=1_000_000)
+    chat_max_steps: int = Field(default=5, ge=1, le=50)
+    chat_message_max_chars: int = Field(default=4000, ge=1, le=4000)
+    chat_turn_lease_seconds: int = Field(default=120, ge=5, le=3600)
+
     # Password policy: the minimum zxcvbn score (0-4) a new password must reach.
     password_min_score: int = Field(default=3, ge=0, le=4)
 
