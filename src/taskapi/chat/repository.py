@@ -6,6 +6,7 @@ a turn's reads and writes run in a session (`ConversationRepository`), bound to 
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -282,7 +283,9 @@ class ConversationRepository:
                 ToolCall(name=c["name"], arguments=c["arguments"], result=c["result"])
                 for c in tool_calls
             )
-            size = len(content) + sum(len(str(c.arguments)) + len(str(c.result)) for c in calls)
+            size = len(content) + sum(
+                len(json.dumps(c.arguments)) + len(json.dumps(c.result)) for c in calls
+            )
             if used + size > max_chars:
                 break
             used += size
