@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Executable, text
 
+from taskapi.chat.providers import close_assistant
 from taskapi.core.config import Settings
 from taskapi.main import create_app
 from taskapi.users.repository import UserRepository
@@ -157,11 +158,17 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url)
 
 
+async def close_app(application: FastAPI) -> None:
+    """What the app's lifespan closes; ASGITransport does not run the lifespan."""
+    await close_assistant(application.state.chat_assistant)
+    await application.state.database.close()
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    await application.state.database.close()
+    await close_app(application)
 
 
 @pytest.fixture
@@ -301,7 +308,7 @@ def make_client(database_url: str) -> AppClientFactory:
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 yield c, application
         finally:
-            await application.state.database.close()
+            await close_app(application)
 
     return factory
 

@@ -42,6 +42,8 @@ import yaml
 from fastapi import FastAPI, routing
 from fastapi.openapi.utils import get_openapi
 
+from taskapi.chat.dependencies import get_chat_turns
+from taskapi.chat.errors import ProviderFailed, ProviderTimedOut
 from taskapi.core.db import DatabaseUnavailable, get_read_pool, get_session
 from taskapi.core.errors import DomainError
 from taskapi.main import create_app
@@ -227,6 +229,11 @@ class _RaiseFinder:
 # DatabaseUnavailable is raised inside the read pool and the session, below what the source
 # walk can follow (calls through instance attributes).
 DATABASE_DEPENDENCIES = (get_read_pool, get_session)
+# Resolving the chat turn runner means the operation runs the configured assistant, whose
+# provider failures (502) and timeouts (504) are raised inside the assistant: an object the
+# app builds from the settings at start-up, below what the source walk can follow.
+ASSISTANT_DEPENDENCIES = (get_chat_turns,)
+ASSISTANT_ERRORS = (ProviderFailed, ProviderTimedOut)
 
 
 def implementation_errors(route: routing.APIRoute, fastapi_view: Operation) -> frozenset[int]:
@@ -237,6 +244,8 @@ def implementation_errors(route: routing.APIRoute, fastapi_view: Operation) -> f
     statuses = {error.status for error in finder.raised}
     if any(call in DATABASE_DEPENDENCIES for call in calls):
         statuses.add(DatabaseUnavailable.status)
+    if any(call in ASSISTANT_DEPENDENCIES for call in calls):
+        statuses |= {error.status for error in ASSISTANT_ERRORS}
     statuses |= fastapi_view.errors  # the 422 FastAPI itself answers for invalid input
     if fastapi_view.body_media_types:
         statuses |= BODY_STATUSES
