@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -86,19 +87,22 @@ async def _stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """The turn as events. An error after the stream started can only be an event."""
     try:
-        async for event in turns.run(started):
-            if isinstance(event, TextDelta):
-                yield _event("delta", {"text": event.text})
-            elif isinstance(event, ToolCall):
-                yield _event("tool_call", _tool_call(event))
-            else:
-                yield _event(
-                    "done",
-                    {
-                        "conversation_id": str(event.conversation_id),
-                        "message_id": str(event.message_id),
-                    },
-                )
+        # Closed explicitly when the response closes this stream (the client went away while
+        # an event was being sent), so the turn stores what finished now, not at collection.
+        async with aclosing(turns.run(started)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    yield _event("delta", {"text": event.text})
+                elif isinstance(event, ToolCall):
+                    yield _event("tool_call", _tool_call(event))
+                else:
+                    yield _event(
+                        "done",
+                        {
+                            "conversation_id": str(event.conversation_id),
+                            "message_id": str(event.message_id),
+                        },
+                    )
     except DomainError as exc:
         yield _event("error", _problem(request, exc.status, exc.slug, exc.title, exc.detail))
     except Exception:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -194,7 +194,7 @@ class ChatTurns:
             history=tuple(history),
         )
 
-    async def run(self, turn: StartedTurn) -> AsyncIterator[TurnEvent]:
+    async def run(self, turn: StartedTurn) -> AsyncGenerator[TurnEvent]:
         """Run a started turn: the assistant's deltas and tool calls as they happen, then
         `TurnDone` once everything is committed. Closing the iterator early (the client went
         away) stores what finished; an error stores nothing."""
