@@ -21,12 +21,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import anyio
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskapi.auth.errors import CallerGone
@@ -47,7 +57,7 @@ from taskapi.chat.repository import (
 )
 from taskapi.chat.tables import TITLE_CHARS
 from taskapi.core.config import Settings
-from taskapi.core.db import ReadPool, utcnow
+from taskapi.core.db import DatabaseBusy, DatabaseUnavailable, ReadPool, utcnow
 from taskapi.tasks.errors import InvalidCursor
 from taskapi.tasks.pagination import CursorCodec, Position, SortSpec, fingerprint
 from taskapi.users.repository import CallerClaims
@@ -171,6 +181,12 @@ class ChatTurns:
                 history=(),
             )
         lease = uuid.uuid4()
+        with _database_problems():
+            return await self._lease(conversation_id, message=message, lease=lease)
+
+    async def _lease(
+        self, conversation_id: uuid.UUID, *, message: str, lease: uuid.UUID
+    ) -> StartedTurn:
         async with self._sessionmaker() as session, session.begin():
             conversations = ConversationRepository(session, owner_id=self._owner_id)
             taken = await conversations.take_lease(
@@ -219,10 +235,11 @@ class ChatTurns:
                         # Stop the assistant (and its provider call) before storing anything.
                         with anyio.CancelScope(shield=True):
                             await _close(events)
-                    done = await self._store(
-                        session, turn, reply="".join(reply), calls=tools.finished
-                    )
-                    await session.commit()
+                    with _database_problems():
+                        done = await self._store(
+                            session, turn, reply="".join(reply), calls=tools.finished
+                        )
+                        await session.commit()
                     stored = True
                 except (anyio.get_cancelled_exc_class(), GeneratorExit):
                     with anyio.CancelScope(shield=True):
@@ -312,6 +329,20 @@ class ChatTurns:
         except Exception:
             # It expires by itself (chat_turn_lease_seconds); the turn's own error matters more.
             logger.exception("releasing the turn lease of %s failed", turn.conversation_id)
+
+
+@contextmanager
+def _database_problems() -> Iterator[None]:
+    """The 503s `get_session` gives a request, for the turn's own sessions: no connection
+    free within the pool timeout, or a database that cannot be reached."""
+    try:
+        yield
+    except PoolTimeout as exc:
+        raise DatabaseBusy from exc
+    except (OSError, DBAPIError) as exc:
+        if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
+            raise
+        raise DatabaseUnavailable from exc
 
 
 async def _close(events: AsyncIterator[Any]) -> None:
