@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy import func, select, update
 
 from taskapi.chat.tables import ConversationRow, MessageRow
 from tests.conftest import AppClientFactory, SignedInUser, UserFactory, sql
-from tests.support_openai import API_KEY, ScriptedCall, ScriptedProvider, scripted_openai_server
+from tests.support_openai import API_KEY, ScriptedCall, ScriptedProvider
 from tests.support_sse import parse_events
 
 pytestmark = pytest.mark.anyio
@@ -71,12 +70,6 @@ async def count_rows(app: FastAPI) -> tuple[int, int]:
     conversations = await sql(app, select(func.count()).select_from(ConversationRow))
     messages = await sql(app, select(func.count()).select_from(MessageRow))
     return next(iter(conversations[0].values())), next(iter(messages[0].values()))
-
-
-@pytest.fixture
-def openai_server() -> Iterator[ScriptedProvider]:
-    with scripted_openai_server() as provider:
-        yield provider
 
 
 def openai_settings(provider: ScriptedProvider, **overrides: Any) -> dict[str, Any]:

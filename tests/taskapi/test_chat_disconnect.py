@@ -16,18 +16,12 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_JWT_SECRET, SignedInUser
-from tests.support_openai import API_KEY, ScriptedCall, ScriptedProvider, scripted_openai_server
+from tests.support_openai import API_KEY, ScriptedCall, ScriptedProvider
 from tests.support_server import live_server, server_environment
 from tests.support_sse import Event, iter_events
 
 pytestmark = [pytest.mark.anyio, pytest.mark.fr("006-chat/FR-005", "006-chat/FR-002")]
 CHAT = "/api/v1/chat"
-
-
-@pytest.fixture
-def openai_server() -> Iterator[ScriptedProvider]:
-    with scripted_openai_server() as provider:
-        yield provider
 
 
 @pytest.fixture
