@@ -78,7 +78,6 @@ def openai_settings(provider: ScriptedProvider, **overrides: Any) -> dict[str, A
         "chat_openai_base_url": provider.base_url,
         "chat_openai_model": "scripted-model",
         "chat_openai_api_key": API_KEY,
-        "chat_openai_stream": False,
         **overrides,
     }
 

@@ -53,12 +53,10 @@ async def messages_of(
 async def test_a_client_that_hangs_up_mid_stream_leaves_a_consistent_conversation(
     server: str, openai_server: ScriptedProvider, user: SignedInUser
 ) -> None:
-    openai_server.reply("Hello there.", stream=True)
-    openai_server.call_tools(
-        ScriptedCall("add_task", {"title": "survive the hang-up"}), stream=True
-    )
+    openai_server.reply("Hello there.")
+    openai_server.call_tools(ScriptedCall("add_task", {"title": "survive the hang-up"}))
     openai_server.stall_stream("Added it. And now a long answer that never ends", after_chunks=2)
-    openai_server.reply("Still here.", stream=True)
+    openai_server.reply("Still here.")
 
     async with httpx.AsyncClient(base_url=server, timeout=30) as http:
         started = await http.post(CHAT, json={"message": "hi"}, headers=user.headers)
