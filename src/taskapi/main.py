@@ -21,6 +21,7 @@ from taskapi.auth.dependencies import require_hashing_capacity
 from taskapi.auth.password_reset import OUTBOX_KIND as PASSWORD_RESET
 from taskapi.auth.password_reset import reset_handler
 from taskapi.auth.router import router as auth_router
+from taskapi.chat.mcp import MCP_PATH, McpEndpoint, build_mcp_server
 from taskapi.chat.providers import build_assistant, close_assistant
 from taskapi.chat.router import router as chat_router
 from taskapi.chat.service import TurnLimits
@@ -90,8 +91,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Retries and anything a crashed process left behind; new entries are also drained
     # right after the response that stored them.
     outbox = asyncio.create_task(app.state.outbox_worker.run(), name="taskapi-outbox")
+    mcp: McpEndpoint = app.state.mcp
     try:
-        yield
+        # The MCP transport's session manager lives exactly as long as the app serves.
+        async with mcp.running():
+            yield
     finally:
         outbox.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -181,6 +185,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     if settings.docs_enabled:
         app.include_router(docs_router)
+    # The task tools over MCP (JSON-RPC, described by the MCP specification, not the contract).
+    app.state.mcp = McpEndpoint(build_mcp_server(info["version"], telemetry=settings.telemetry))
+    app.router.add_route(
+        MCP_PATH, app.state.mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False
+    )
 
     # Added innermost first: the request context wraps everything, so even a 413 from the
     # body limit or a CORS rejection carries a request id and the security headers.

@@ -44,6 +44,7 @@ from fastapi.openapi.utils import get_openapi
 
 from taskapi.chat.dependencies import get_chat_turns
 from taskapi.chat.errors import ProviderFailed, ProviderTimedOut
+from taskapi.chat.mcp import MCP_PATH
 from taskapi.core.db import DatabaseUnavailable, get_read_pool, get_session
 from taskapi.core.errors import DomainError
 from taskapi.main import create_app
@@ -51,6 +52,8 @@ from tests.conftest import make_settings
 from tests.contract.conftest import CONTRACT_PATH, REPO_ROOT
 
 DOCS_PATHS = frozenset({"/openapi.json", "/docs", "/docs/assets/{name}", "/redoc"})
+# The MCP endpoint speaks JSON-RPC as the MCP specification describes it: not an operation.
+MCP_PATHS = frozenset({MCP_PATH})
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Malformed body; body over the size limit; body in a media type the operation does not declare.
 BODY_STATUSES = frozenset({400, 413, 415})
@@ -134,7 +137,7 @@ def _project(document: dict[str, Any], *, errors_from_document: bool) -> dict[Op
 
 def _api_routes(app: FastAPI) -> Iterator[tuple[OperationKey, routing.APIRoute]]:
     for context in routing.iter_route_contexts(app.routes):
-        if context.path in DOCS_PATHS:
+        if context.path in DOCS_PATHS | MCP_PATHS:
             continue
         route = context.route
         assert isinstance(route, routing.APIRoute), f"{context.path} is not an API route"
