@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Executable, text
 
+from taskapi.chat.providers import close_assistant
 from taskapi.core.config import Settings
 from taskapi.main import create_app
 from taskapi.users.repository import UserRepository
@@ -29,6 +30,7 @@ from tests.support_db import (
 )
 from tests.support_limits import GENEROUS_LIMITS
 from tests.support_mail import MailCatcher, smtp_server
+from tests.support_openai import ScriptedProvider, scripted_openai_server
 from tests.support_redis import REQUIRE_REDIS, RedisServer
 from tests.support_redis import redis_server as find_redis_server
 
@@ -156,11 +158,17 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url)
 
 
+async def close_app(application: FastAPI) -> None:
+    """What the app's lifespan closes; ASGITransport does not run the lifespan."""
+    await close_assistant(application.state.chat_assistant)
+    await application.state.database.close()
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    await application.state.database.close()
+    await close_app(application)
 
 
 @pytest.fixture
@@ -266,6 +274,13 @@ def mail() -> Iterator[MailCatcher]:
         yield catcher
 
 
+@pytest.fixture
+def openai_server() -> Iterator[ScriptedProvider]:
+    """A scripted OpenAI-compatible server on loopback; see tests/support_openai.py."""
+    with scripted_openai_server() as server:
+        yield server
+
+
 async def sql(app: FastAPI, statement: str | Executable, **params: Any) -> list[dict[str, Any]]:
     """Run a statement on the app's database in a transaction of its own; rows as dicts.
 
@@ -293,7 +308,7 @@ def make_client(database_url: str) -> AppClientFactory:
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 yield c, application
         finally:
-            await application.state.database.close()
+            await close_app(application)
 
     return factory
 

@@ -14,12 +14,18 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskapi.admin.router import router as admin_router
 from taskapi.auth.dependencies import require_hashing_capacity
 from taskapi.auth.password_reset import OUTBOX_KIND as PASSWORD_RESET
 from taskapi.auth.password_reset import reset_handler
 from taskapi.auth.router import router as auth_router
+from taskapi.chat.mcp import MCP_PATH, McpEndpoint, build_mcp_server
+from taskapi.chat.providers import build_assistant, close_assistant
+from taskapi.chat.router import router as chat_router
+from taskapi.chat.service import TurnLimits
+from taskapi.chat.tools import TaskTools
 from taskapi.core.config import Settings
 from taskapi.core.db import Database, open_database
 from taskapi.core.errors import contract_path_methods, install_problem_handlers
@@ -42,6 +48,7 @@ from taskapi.outbox.worker import OutboxWorker
 from taskapi.tasks.pagination import CursorCodec
 from taskapi.tasks.router import router as tasks_router
 from taskapi.users.passwords import PasswordPolicy
+from taskapi.users.repository import CallerClaims
 from taskapi.users.router import router as users_router
 
 # TASKAPI_TELEMETRY=false (the default): FastAPI's native OpenTelemetry is switched off
@@ -86,14 +93,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Retries and anything a crashed process left behind; new entries are also drained
     # right after the response that stored them.
     outbox = asyncio.create_task(app.state.outbox_worker.run(), name="taskapi-outbox")
+    mcp: McpEndpoint = app.state.mcp
     try:
-        yield
+        # The MCP transport's session manager lives exactly as long as the app serves.
+        async with mcp.running():
+            yield
     finally:
         outbox.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await outbox
+        await close_assistant(app.state.chat_assistant)
         database: Database = app.state.database
         await database.close()
+
+
+def _task_tools(
+    session: AsyncSession, claims: CallerClaims, *, codec: CursorCodec, result_max_chars: int
+) -> TaskTools:
+    return TaskTools(session=session, claims=claims, codec=codec, result_max_chars=result_max_chars)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -154,13 +171,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         poll_seconds=settings.outbox_poll_seconds,
     )
     app.state.cursor_codec = CursorCodec(settings.signing_secret.encode())
+    # Chat: one assistant for the process; the task tools are made per turn, for its caller
+    # and in its transaction. Nothing about a conversation is kept here (stateless turns).
+    app.state.chat_assistant = build_assistant(settings)
+    app.state.chat_limits = TurnLimits.from_settings(settings)
+    app.state.chat_tools = partial(
+        _task_tools,
+        codec=app.state.cursor_codec,
+        result_max_chars=settings.chat_tool_result_max_chars,
+    )
 
     install_problem_handlers(app)
     # Tasks first: the hot reads match on their first try.
-    for router in (tasks_router, auth_router, users_router, admin_router, health_router):
+    routers = (tasks_router, auth_router, users_router, admin_router, chat_router, health_router)
+    for router in routers:
         app.include_router(router)
     if settings.docs_enabled:
         app.include_router(docs_router)
+    # The task tools over MCP (JSON-RPC, described by the MCP specification, not the contract).
+    app.state.mcp = McpEndpoint(build_mcp_server(info["version"], telemetry=settings.telemetry))
+    app.router.add_route(
+        MCP_PATH, app.state.mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False
+    )
 
     # Added innermost first: the request context wraps everything, so even a 413 from the
     # body limit or a CORS rejection carries a request id and the security headers.

@@ -42,6 +42,9 @@ import yaml
 from fastapi import FastAPI, routing
 from fastapi.openapi.utils import get_openapi
 
+from taskapi.chat.dependencies import get_chat_turns
+from taskapi.chat.errors import ProviderFailed, ProviderTimedOut
+from taskapi.chat.mcp import MCP_PATH
 from taskapi.core.db import DatabaseUnavailable, get_read_pool, get_session
 from taskapi.core.errors import DomainError
 from taskapi.main import create_app
@@ -49,6 +52,8 @@ from tests.conftest import make_settings
 from tests.contract.conftest import CONTRACT_PATH, REPO_ROOT
 
 DOCS_PATHS = frozenset({"/openapi.json", "/docs", "/docs/assets/{name}", "/redoc"})
+# The MCP endpoint speaks JSON-RPC as the MCP specification describes it: not an operation.
+MCP_PATHS = frozenset({MCP_PATH})
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Malformed body; body over the size limit; body in a media type the operation does not declare.
 BODY_STATUSES = frozenset({400, 413, 415})
@@ -132,7 +137,7 @@ def _project(document: dict[str, Any], *, errors_from_document: bool) -> dict[Op
 
 def _api_routes(app: FastAPI) -> Iterator[tuple[OperationKey, routing.APIRoute]]:
     for context in routing.iter_route_contexts(app.routes):
-        if context.path in DOCS_PATHS:
+        if context.path in DOCS_PATHS | MCP_PATHS:
             continue
         route = context.route
         assert isinstance(route, routing.APIRoute), f"{context.path} is not an API route"
@@ -227,6 +232,11 @@ class _RaiseFinder:
 # DatabaseUnavailable is raised inside the read pool and the session, below what the source
 # walk can follow (calls through instance attributes).
 DATABASE_DEPENDENCIES = (get_read_pool, get_session)
+# Resolving the chat turn runner means the operation runs the configured assistant, whose
+# provider failures (502) and timeouts (504) are raised inside the assistant: an object the
+# app builds from the settings at start-up, below what the source walk can follow.
+ASSISTANT_DEPENDENCIES = (get_chat_turns,)
+ASSISTANT_ERRORS = (ProviderFailed, ProviderTimedOut)
 
 
 def implementation_errors(route: routing.APIRoute, fastapi_view: Operation) -> frozenset[int]:
@@ -237,6 +247,8 @@ def implementation_errors(route: routing.APIRoute, fastapi_view: Operation) -> f
     statuses = {error.status for error in finder.raised}
     if any(call in DATABASE_DEPENDENCIES for call in calls):
         statuses.add(DatabaseUnavailable.status)
+    if any(call in ASSISTANT_DEPENDENCIES for call in calls):
+        statuses |= {error.status for error in ASSISTANT_ERRORS}
     statuses |= fastapi_view.errors  # the 422 FastAPI itself answers for invalid input
     if fastapi_view.body_media_types:
         statuses |= BODY_STATUSES

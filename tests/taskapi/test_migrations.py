@@ -22,7 +22,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from taskapi.migrations import alembic_config, upgrade
 from tests.support_db import REQUIRE_POSTGRES, PostgresServer
 
-APP_TABLES = {"users", "tasks", "sessions", "refresh_tokens", "password_reset_tokens", "outbox"}
+APP_TABLES = {
+    "users",
+    "tasks",
+    "sessions",
+    "refresh_tokens",
+    "password_reset_tokens",
+    "outbox",
+    "conversations",
+    "messages",
+}
 
 
 @pytest.fixture
@@ -252,5 +261,19 @@ class TestConstraintNames:
                     "ix_tasks_owner_id_due_at",
                     "ix_tasks_owner_id_title",
                 },
+            },
+            "conversations": {
+                "pk": "pk_conversations",
+                "fk": {"fk_conversations_owner_id_users"},
+                "uq": set(),
+                "ck": set(),
+                "ix": {"ix_conversations_owner_id_updated_at"},
+            },
+            "messages": {
+                "pk": "pk_messages",
+                "fk": {"fk_messages_conversation_id_conversations"},
+                "uq": {"uq_messages_conversation_id"},
+                "ck": {"ck_messages_role", "ck_messages_seq_positive"},
+                "ix": set(),
             },
         }

@@ -20,7 +20,7 @@ from taskapi.auth.errors import (
 )
 from taskapi.auth.service import normalise_email
 from taskapi.core.config import Settings
-from taskapi.core.db import ReadPoolDep
+from taskapi.core.db import Database, ReadPoolDep
 from taskapi.core.ratelimit import RateLimiter
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
 from taskapi.outbox.worker import OutboxWorker
@@ -105,6 +105,16 @@ async def get_current_user(claims: CallerClaimsDep, reads: ReadPoolDep) -> Calle
 
 
 CurrentUser = Annotated[Caller, Depends(get_current_user)]
+
+
+async def authenticate_bearer(request: Request) -> CallerClaims:
+    """CurrentUser's checks for a request no route handles (the MCP endpoint): the bearer
+    token verified, the per-user budget spent, and the caller check run; or the same 401
+    (or 429) problems."""
+    claims = await get_caller_claims(await _bearer(request), request)
+    database: Database = request.app.state.database
+    await get_current_user(claims, database.reads)
+    return claims
 
 
 async def require_hashing_capacity(hasher: PasswordHasherDep) -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel
@@ -421,6 +421,113 @@ class TaskPage(ContractModel):
     ]
 
 
+class ChatRequest(ContractModel):
+    """
+    One message of a turn; without `conversation_id` a new conversation starts.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    conversation_id: Annotated[
+        UUID | MISSING, Field(description="The conversation to continue (one of the caller's).")
+    ] = MISSING
+    message: Annotated[
+        str,
+        Field(
+            description="What the person says: 1 to 4000 characters, at least one of them not blank. A server\nmay be configured with a lower limit (422 past it).\n",
+            max_length=4000,
+            min_length=1,
+            pattern="^[^\\x00]*[^\\s\\x00][^\\x00]*$",
+        ),
+    ]
+
+
+class ChatToolCall(ContractModel):
+    """
+    A tool the assistant ran: its name, the arguments it was given, and its result,
+    either the tool's data (`"ok": true`) or a structured error (`"ok": false` with an
+    `error` object). A long result is cut short and says so (`"truncated": true`).
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str
+    arguments: dict[str, Any]
+    result: dict[str, Any]
+
+
+class ChatReply(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    conversation_id: UUID
+    message_id: Annotated[UUID, Field(description="The stored assistant message of this turn.")]
+    reply: str
+    tool_calls: list[ChatToolCall]
+
+
+class Conversation(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID
+    title: Annotated[str, Field(description="The start of the conversation's first message.")]
+    created_at: AwareDatetime
+    updated_at: Annotated[AwareDatetime, Field(description="When its last turn was stored.")]
+
+
+class ConversationPage(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    items: list[Conversation]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; `null` on the last page."),
+    ]
+
+
+class ChatRole(StrEnum):
+    user = "user"
+    assistant = "assistant"
+
+
+class ChatMessage(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID
+    role: ChatRole
+    content: str
+    tool_calls: Annotated[
+        list[ChatToolCall],
+        Field(
+            description="The tools an assistant message's turn ran, in order (empty for a user message)."
+        ),
+    ]
+    interrupted: Annotated[
+        bool,
+        Field(
+            description="True for the assistant message of a streamed turn whose client went away: it\nholds the tool calls that finished, and no reply.\n"
+        ),
+    ]
+    created_at: AwareDatetime
+
+
+class ChatMessagePage(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    items: list[ChatMessage]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; `null` on the last page."),
+    ]
+
+
 class Status(StrEnum):
     ok = "ok"
 
@@ -474,6 +581,20 @@ class ApiV1TasksGetParametersQuery(ContractModel):
     due_before: AwareDatetime | MISSING = MISSING
     due_after: AwareDatetime | MISSING = MISSING
     sort: TaskSort | None = "-created_at"
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[
+        str | MISSING, Field(max_length=2048, min_length=1, pattern="^[A-Za-z0-9_-]+$")
+    ] = MISSING
+
+
+class ApiV1ConversationsGetParametersQuery(ContractModel):
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[
+        str | MISSING, Field(max_length=2048, min_length=1, pattern="^[A-Za-z0-9_-]+$")
+    ] = MISSING
+
+
+class ApiV1ConversationsConversationIdMessagesGetParametersQuery(ContractModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Annotated[
         str | MISSING, Field(max_length=2048, min_length=1, pattern="^[A-Za-z0-9_-]+$")

@@ -107,6 +107,17 @@ class Settings(BaseSettings):
     # Signing in beyond this many live sessions ends the least recently used ones.
     max_sessions_per_user: int = Field(default=50, ge=1, le=1000)
 
+    # Chat turns: how much of a conversation's history a turn reads (the most recent messages,
+    # at most this many and this many characters), how many rounds of tool calls the
+    # assistant may make, the longest message accepted (the contract's bound is 4000; this
+    # may only lower it), and how long a turn's lease on its conversation lasts before
+    # another instance may take it over (a crashed instance's turn).
+    chat_history_messages: int = Field(default=20, ge=0, le=1000)
+    chat_history_chars: int = Field(default=16_000, ge=0, le=1_000_000)
+    chat_max_steps: int = Field(default=5, ge=1, le=50)
+    chat_message_max_chars: int = Field(default=4000, ge=1, le=4000)
+    chat_turn_lease_seconds: int = Field(default=120, ge=5, le=3600)
+
     # Password policy: the minimum zxcvbn score (0-4) a new password must reach.
     password_min_score: int = Field(default=3, ge=0, le=4)
 
@@ -128,6 +139,20 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=15.0, gt=0, le=3600)
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    # Chat assistants: "builtin" is the offline command interpreter (no network, no key);
+    # "openai" talks to OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp)
+    # through the official SDK. The timeout bounds each model request of a turn (a 504).
+    chat_provider: Literal["builtin", "openai"] = "builtin"
+    chat_openai_base_url: str = "https://api.openai.com/v1"
+    chat_openai_model: str | None = Field(default=None, min_length=1, max_length=200)
+    chat_openai_api_key: SecretStr | None = None
+    chat_openai_stream: bool = True
+    chat_provider_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    # Chat tools (and MCP): the longest tool result, as JSON text, that an assistant or an
+    # MCP client receives; a longer one is cut down and marked as truncated.
+    chat_tool_result_max_chars: int = Field(default=4000, ge=500, le=100_000)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # The production server (taskapi.server) refuses a request head (request line and
@@ -206,6 +231,36 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg)
         return url
+
+    @field_validator("chat_openai_base_url")
+    @classmethod
+    def _http_base_url(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            msg = "must be an http(s) URL, for example http://127.0.0.1:11434/v1 for Ollama"
+            raise ValueError(msg)
+        return url
+
+    @model_validator(mode="after")
+    def _openai_provider_is_configured(self) -> Settings:
+        """The openai provider needs a model and a key; servers that ignore keys take any."""
+        if self.chat_provider != "openai":
+            return self
+        key = self.chat_openai_api_key
+        missing = [
+            name
+            for name, absent in (
+                ("TASKAPI_CHAT_OPENAI_MODEL", self.chat_openai_model is None),
+                ("TASKAPI_CHAT_OPENAI_API_KEY", key is None or not key.get_secret_value()),
+            )
+            if absent
+        ]
+        if missing:
+            msg = (
+                f"TASKAPI_CHAT_PROVIDER=openai needs {' and '.join(missing)} (a server that "
+                "ignores keys, such as Ollama, accepts any non-empty key)"
+            )
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -565,18 +565,11 @@ def _sqlite_instant(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-class SqliteReadPool(ReadPool):
-    """The engine's own pool, through `AsyncConnection.exec_driver_sql`.
+class _SqliteValues:
+    """Parameters and results as SQLite's driver sees them, converted with the column types'
+    own public processors, so they are stored and compared exactly as the ORM writes them."""
 
-    Values are converted with the column types' own public processors, so they are stored
-    and compared exactly as the ORM writes them.
-    """
-
-    engine: Engine = "sqlite"
-
-    def __init__(self, sa_engine: AsyncEngine) -> None:
-        self._engine = sa_engine
-        dialect = sa_engine.dialect
+    def __init__(self, dialect: Dialect) -> None:
         self._bind = {
             uuid.UUID: Uuid().dialect_impl(dialect).bind_processor(dialect),
             datetime: UTCDateTime().dialect_impl(dialect).bind_processor(dialect),
@@ -595,17 +588,10 @@ class SqliteReadPool(ReadPool):
         processor = self._bind.get(type(value))
         return processor(value) if processor is not None else value
 
-    async def fetch(
-        self,
-        statement: ReadStatement,
-        values: Mapping[str, Any],
-        kinds: Sequence[ColumnKind],
-    ) -> list[Row]:
-        arguments = tuple(self._bind_value(values[name]) for name in statement.parameters)
-        async with self._engine.connect() as connection:
-            reading = await connection.execution_options(**{READ_ONLY: True})
-            result = await reading.exec_driver_sql(statement.sql, arguments)
-            raw = result.all()
+    def arguments(self, statement: ReadStatement, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(self._bind_value(values[name]) for name in statement.parameters)
+
+    def rows(self, raw: Sequence[Row], kinds: Sequence[ColumnKind]) -> list[Row]:
         processors = [self._result[kind] for kind in kinds]
         return [
             tuple(
@@ -615,12 +601,81 @@ class SqliteReadPool(ReadPool):
             for row in raw
         ]
 
+
+class SqliteReadPool(ReadPool):
+    """The engine's own pool, through `AsyncConnection.exec_driver_sql`.
+
+    Values are converted with the column types' own public processors, so they are stored
+    and compared exactly as the ORM writes them.
+    """
+
+    engine: Engine = "sqlite"
+
+    def __init__(self, sa_engine: AsyncEngine) -> None:
+        self._engine = sa_engine
+        self._values = _SqliteValues(sa_engine.dialect)
+
+    async def fetch(
+        self,
+        statement: ReadStatement,
+        values: Mapping[str, Any],
+        kinds: Sequence[ColumnKind],
+    ) -> list[Row]:
+        arguments = self._values.arguments(statement, values)
+        async with self._engine.connect() as connection:
+            reading = await connection.execution_options(**{READ_ONLY: True})
+            result = await reading.exec_driver_sql(statement.sql, arguments)
+            raw = result.all()
+        return self._values.rows(raw, kinds)
+
     async def ping(self) -> None:
         async with self._engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         """The connections belong to the engine; Database.close disposes it."""
+
+
+class SessionReads(ReadPool):
+    """The same read statements, run inside a writing session's transaction.
+
+    For work that reads what it wrote before committing (a chat turn's tools: a task added by
+    one tool is listed by the next). The statements and their caller check are the read
+    pool's own; only the connection differs. Nothing here commits: the session's owner does.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        bind = session.get_bind()
+        self.engine = "sqlite" if bind.dialect.name == "sqlite" else "postgresql"
+        self._sqlite = _SqliteValues(bind.dialect) if self.engine == "sqlite" else None
+
+    async def fetch(
+        self,
+        statement: ReadStatement,
+        values: Mapping[str, Any],
+        kinds: Sequence[ColumnKind],
+    ) -> list[Row]:
+        connection = await self._session.connection()
+        if self._sqlite is not None:
+            arguments = self._sqlite.arguments(statement, values)
+            result = await connection.exec_driver_sql(statement.sql, arguments)
+            return self._sqlite.rows(result.all(), kinds)
+        # SQLAlchemy's asyncpg dialect takes `$n` parameters as they are; its JSON codecs
+        # encode text, so a list parameter (tag containment) is sent as JSON text.
+        arguments = tuple(
+            json.dumps(values[name]) if isinstance(values[name], list) else values[name]
+            for name in statement.parameters
+        )
+        result = await connection.exec_driver_sql(statement.sql, arguments)
+        return [tuple(row) for row in result.all()]
+
+    async def ping(self) -> None:
+        connection = await self._session.connection()
+        await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        """The session belongs to whoever opened it."""
 
 
 @dataclass

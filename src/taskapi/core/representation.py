@@ -10,6 +10,10 @@ import orjson
 from starlette.responses import Response
 
 _OPTIONS = orjson.OPT_UTC_Z
+# What an If-Match or If-None-Match value may hold: visible ASCII, inner spaces only.
+ENTITY_TAGS_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+# The longest If-Match value accepted (a handful of strong tags).
+IF_MATCH_MAX_LENGTH = 200
 
 
 def _default(value: Any) -> Any:

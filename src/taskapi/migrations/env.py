@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import taskapi.auth.tables
+import taskapi.chat.tables
 import taskapi.outbox.tables
 import taskapi.tasks.tables
 import taskapi.users.tables  # noqa: F401 - registers the tables on the metadata

@@ -13,6 +13,8 @@ from taskapi.contract.models import (
 from taskapi.contract.models import Task, TaskCreate, TaskPage, TaskUpdate
 from taskapi.core.db import ReadPoolDep, SessionDep
 from taskapi.core.representation import (
+    ENTITY_TAGS_PATTERN,
+    IF_MATCH_MAX_LENGTH,
     json_response,
     none_match,
     not_modified,
@@ -22,13 +24,18 @@ from taskapi.tasks.dependencies import CursorCodecDep, OwnedTask
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-_ENTITY_TAGS = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
 IfMatch = Annotated[
-    str | None, Header(alias="If-Match", min_length=1, max_length=200, pattern=_ENTITY_TAGS)
+    str | None,
+    Header(
+        alias="If-Match",
+        min_length=1,
+        max_length=IF_MATCH_MAX_LENGTH,
+        pattern=ENTITY_TAGS_PATTERN,
+    ),
 ]
 IfNoneMatch = Annotated[
     str | None,
-    Header(alias="If-None-Match", min_length=1, max_length=1000, pattern=_ENTITY_TAGS),
+    Header(alias="If-None-Match", min_length=1, max_length=1000, pattern=ENTITY_TAGS_PATTERN),
 ]
 
 
