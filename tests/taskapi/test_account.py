@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, true
 
 from taskapi.auth.tables import PasswordResetTokenRow, RefreshTokenRow, SessionRow
+from taskapi.chat.tables import ConversationRow, MessageRow
 from taskapi.tasks.tables import TaskRow
 from taskapi.users.tables import UserRow
 from tests.conftest import AppClientFactory, SignedInUser, UserFactory, sql
@@ -119,12 +120,18 @@ class TestDeleteAccount:
             await client.post(TASKS, headers=user.headers, json={"title": title})
         await sign_in(client, user.email, user.password)
         await client.post("/api/v1/auth/password-reset", json={"email": user.email})
+        chatted = await client.post(
+            "/api/v1/chat", headers=user.headers, json={"message": "list my tasks"}
+        )
+        assert chatted.status_code == 200, chatted.text
         assert await owned_rows(app, user) == {
             "users": 1,
             "tasks": 2,
             "sessions": 2,
             "refresh_tokens": 2,
             "password_reset_tokens": 1,
+            "conversations": 1,
+            "messages": 2,
         }
 
         response = await client.request(
@@ -138,6 +145,8 @@ class TestDeleteAccount:
             "sessions": 0,
             "refresh_tokens": 0,
             "password_reset_tokens": 0,
+            "conversations": 0,
+            "messages": 0,
         }
 
     async def test_the_token_and_the_password_stop_working(
@@ -256,8 +265,8 @@ class TestPasswordPolicy:
 
 
 async def owned_rows(app: FastAPI, user: SignedInUser) -> dict[str, int]:
-    """How many rows of each table belong to the user (refresh tokens: in the whole table,
-    since they belong to sessions, so that orphans would show)."""
+    """How many rows of each table belong to the user (refresh tokens and chat messages: in
+    the whole table, since they belong to sessions and conversations, so orphans would show)."""
     tables = {
         "users": (UserRow, UserRow.__table__.c.id == user.id),
         "tasks": (TaskRow, TaskRow.__table__.c.owner_id == user.id),
@@ -267,6 +276,8 @@ async def owned_rows(app: FastAPI, user: SignedInUser) -> dict[str, int]:
             PasswordResetTokenRow,
             PasswordResetTokenRow.__table__.c.user_id == user.id,
         ),
+        "conversations": (ConversationRow, ConversationRow.__table__.c.owner_id == user.id),
+        "messages": (MessageRow, true()),
     }
     counts = {}
     for name, (row, condition) in tables.items():
