@@ -315,6 +315,54 @@ def back_off_settings(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.mark.fr("008-abuse-resistance/FR-002")
+class TestPasswordConfirmationBackOff:
+    """A stolen access token must not be a faster way to guess the account's password."""
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body"),
+        [
+            ("POST", f"{ME}/password", {"current_password": "wrong", "new_password": "x" * 20}),
+            ("DELETE", ME, {"password": "wrong"}),
+        ],
+        ids=["changePassword", "deleteCurrentUser"],
+    )
+    async def test_wrong_passwords_back_off_before_any_check(
+        self, database_url: str, method: str, path: str, body: dict[str, str]
+    ) -> None:
+        async with limited_app(database_url, **back_off_settings()) as app:
+            hasher = app.state.password_hasher
+            async with client_for(app) as client:
+                headers = await bearer(client, await register(client))
+                answers = [
+                    await client.request(method, path, headers=headers, json=body) for _ in range(3)
+                ]
+                checks_before = hasher.verifications
+                refused = await client.request(method, path, headers=headers, json=body)
+
+        assert [a.status_code for a in answers] == [403, 403, 403]
+        assert_rate_limited(refused)
+        assert hasher.verifications == checks_before
+
+    async def test_the_right_password_clears_the_failures(self, database_url: str) -> None:
+        async with (
+            limited_app(database_url, **back_off_settings()) as app,
+            client_for(app) as client,
+        ):
+            headers = await bearer(client, await register(client))
+            wrong = {"current_password": "wrong", "new_password": "x" * 20}
+            await client.post(f"{ME}/password", headers=headers, json=wrong)
+            right = {"current_password": PASSWORD, "new_password": "violet anchor drifts slowly"}
+            changed = await client.post(f"{ME}/password", headers=headers, json=right)
+            # Counted from zero again: three more wrong ones are answered before a wait starts.
+            again = [
+                await client.post(f"{ME}/password", headers=headers, json=wrong) for _ in range(3)
+            ]
+
+        assert changed.status_code == 204, changed.text
+        assert [a.status_code for a in again] == [403, 403, 403]
+
+
+@pytest.mark.fr("008-abuse-resistance/FR-002")
 class TestSignInBackOff:
     async def test_waits_double_after_the_free_failures_up_to_the_cap(
         self, database_url: str

@@ -24,6 +24,7 @@ from taskapi.core.db import Database, ReadPoolDep
 from taskapi.core.ratelimit import RateLimiter
 from taskapi.core.security import InvalidTokenError, PasswordHasher, TokenService
 from taskapi.outbox.worker import OutboxWorker
+from taskapi.users.errors import WrongPassword
 from taskapi.users.passwords import PasswordPolicy
 from taskapi.users.repository import Caller, CallerClaims, UserReads
 
@@ -177,6 +178,26 @@ async def guard_sign_in(request: Request, limiter: RateLimiterDep) -> AsyncItera
         await limiter.record_failure(limiter.address_failures, address)
         raise
     await limiter.forget_failures(limiter.account_failures, account)
+
+
+async def guard_password_confirmation(
+    caller: CurrentUser, limiter: RateLimiterDep
+) -> AsyncIterator[None]:
+    """The account's sign-in back-off, for operations that confirm the current password.
+
+    Without it, anyone holding a stolen access token could guess the account's password
+    through these operations at the pace of the per-user API budget. Wrong passwords here
+    count as failed attempts of the account (by its id), with the same free failures and
+    growing waits as sign-in; a refusal comes before any password is checked.
+    """
+    subject = f"user:{caller.id}"
+    await limiter.check_back_off(limiter.account_failures, subject)
+    try:
+        yield
+    except WrongPassword:
+        await limiter.record_failure(limiter.account_failures, subject)
+        raise
+    await limiter.forget_failures(limiter.account_failures, subject)
 
 
 async def require_admin(caller: CurrentUser) -> Caller:

@@ -13,6 +13,7 @@ from taskapi.auth.dependencies import (
     PasswordHasherDep,
     PasswordPolicyDep,
     SettingsDep,
+    guard_password_confirmation,
     require_hashing_capacity,
 )
 from taskapi.contract.models import AccountDeletion, PasswordChange, SessionList, User
@@ -32,7 +33,10 @@ async def read_current_user(claims: CallerClaimsDep, reads: ReadPoolDep) -> User
     "/me",
     operation_id="deleteCurrentUser",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[Depends(require_hashing_capacity)],
+    dependencies=[
+        Depends(require_hashing_capacity),
+        Depends(guard_password_confirmation, scope="function"),
+    ],
 )
 async def delete_current_user(
     data: AccountDeletion,
@@ -51,7 +55,10 @@ async def delete_current_user(
     "/me/password",
     operation_id="changePassword",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[Depends(require_hashing_capacity)],
+    dependencies=[
+        Depends(require_hashing_capacity),
+        Depends(guard_password_confirmation, scope="function"),
+    ],
 )
 async def change_password(
     data: PasswordChange,
